@@ -8,6 +8,7 @@
 // expert store reads.
 #include <array>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -193,6 +194,11 @@ class Model {
   const TensorRef* token_embd_ = nullptr;
   const TensorRef* output_norm_ = nullptr;
   const TensorRef* output_ = nullptr;
+  // Name -> index into tensors_, for find().
+  std::map<std::string, size_t, std::less<>> index_;
+  // Layouts that store each expert as its own tensor (HF checkpoints): [layer][part][expert],
+  // flattened; empty for stacked *_exps layouts.
+  std::vector<const TensorRef*> split_experts_;
 };
 
 }  // namespace strata

@@ -1,0 +1,317 @@
+// `strata bench`: prompt-processing and generation throughput like llama-bench (ppN / tgN,
+// mean ± sd over repetitions), across expert modes and expert-cache sizes, warm or cold (page
+// cache dropped first), with the machine's memory and disk bandwidth measured alongside so the
+// achieved fraction can be read off directly.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <memory>
+#include <numeric>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/command.h"
+#include "common/error.h"
+#include "common/system_memory.h"
+#include "engine/engine.h"
+#include "loader/model.h"
+#include "storage/bandwidth_probe.h"
+#include "storage/expert_store.h"
+#include "storage/store_cli.h"
+#include "storage/store_factory.h"
+#include "storage/store_stats.h"
+
+namespace strata::cli {
+namespace {
+
+struct BenchArgs {
+  std::string model;
+  int pp = 512;
+  int tg = 128;
+  int reps = 3;
+  int threads = 0;
+  std::string modes;        // comma list; empty: --expert-mode
+  std::string cache_sweep;  // comma list of sizes for slot modes
+  bool cold = false;
+  bool json = false;
+  bool no_probe = false;
+  bool no_prefetch = false;
+  uint32_t seed = 42;
+  StoreFlags store;
+};
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream ss(text);
+  for (std::string item; std::getline(ss, item, ',');) {
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
+struct Config {
+  StoreMode mode;
+  uint64_t cache_bytes;  // 0: default
+};
+
+struct Sample {
+  std::string test;   // "pp512", "tg128"
+  bool cold = false;
+  int n_tokens = 0;
+  std::vector<double> rates;  // tokens/s per repetition
+  uint64_t tier2_bytes = 0;   // read from disk during the measured repetitions
+  double seconds = 0;         // total measured time
+  double hit_rate = -1;       // expert cache hit rate during the test; -1 if not a store
+  double mean() const {
+    return rates.empty() ? 0 : std::accumulate(rates.begin(), rates.end(), 0.0) / static_cast<double>(rates.size());
+  }
+  double sd() const {
+    if (rates.size() < 2) return 0;
+    const double m = mean();
+    double s = 0;
+    for (double r : rates) s += (r - m) * (r - m);
+    return std::sqrt(s / static_cast<double>(rates.size() - 1));
+  }
+};
+
+StoreCounters counters(ExpertSource& source) {
+  auto* s = dynamic_cast<ExpertStatsSource*>(&source);
+  return s != nullptr ? s->stats().total() : StoreCounters{};
+}
+
+double now_s() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// Runs `reps` repetitions of one test on a fresh sequence each time.
+Sample run_test(Engine& engine, ExpertSource& source, bool prompt, int n, int reps, bool cold,
+                std::mt19937& rng) {
+  Sample s;
+  s.test = fmt::format("{}{}", prompt ? "pp" : "tg", n);
+  s.cold = cold;
+  s.n_tokens = n;
+  std::uniform_int_distribution<int32_t> token(0, engine.n_vocab() - 1);
+  const StoreCounters before = counters(source);
+  for (int r = 0; r < reps; ++r) {
+    engine.clear_seq(0);
+    Batch batch;
+    double t0;
+    if (prompt) {
+      std::vector<int32_t> ids(static_cast<size_t>(n));
+      for (auto& id : ids) id = token(rng);
+      batch.add_sequence(ids, 0, 0, true);
+      t0 = now_s();
+      engine.decode(batch);
+    } else {
+      t0 = now_s();
+      for (int i = 0; i < n; ++i) {
+        batch.clear();
+        batch.add(token(rng), 0, i, true);
+        engine.decode(batch);
+      }
+    }
+    const double dt = now_s() - t0;
+    s.seconds += dt;
+    s.rates.push_back(dt > 0 ? n / dt : 0);
+  }
+  engine.clear_seq(0);
+  const StoreCounters after = counters(source);
+  s.tier2_bytes = after.bytes_tier2 - before.bytes_tier2;
+  // A hit rate only means something where experts are cached (slot modes).
+  if (dynamic_cast<ExpertStore*>(&source) != nullptr && after.requests > before.requests) {
+    const uint64_t hits = (after.hits + after.prefetch_hits) - (before.hits + before.prefetch_hits);
+    s.hit_rate = static_cast<double>(hits) / static_cast<double>(after.requests - before.requests);
+  }
+  return s;
+}
+
+int run_bench(const BenchArgs& a) {
+  if (a.pp < 0 || a.tg < 0 || a.pp + a.tg == 0) fail("nothing to measure: set -p and/or -n above 0");
+  if (a.reps < 1) fail("-r must be at least 1");
+  const StoreOptions base = a.store.resolve();
+  // The table or JSON goes to stdout alone, so it can be redirected; progress goes to stderr.
+  if (spdlog::get("bench") == nullptr) spdlog::set_default_logger(spdlog::stderr_color_mt("bench"));
+
+  std::vector<Config> configs;
+  const std::vector<std::string> modes = a.modes.empty() ? std::vector<std::string>{a.store.mode}
+                                                         : split_list(a.modes);
+  const std::vector<std::string> sweep = split_list(a.cache_sweep);
+  for (const std::string& m : modes) {
+    const StoreMode mode = parse_store_mode(m);
+    const bool slots = mode == StoreMode::Slots || mode == StoreMode::Direct;
+    if (slots && !sweep.empty()) {
+      for (const std::string& size : sweep) configs.push_back({mode, parse_size(size)});
+    } else {
+      configs.push_back({mode, base.cache_bytes});
+    }
+  }
+
+  // Machine probes first, on a quiet machine.
+  auto probe_model = Model::open(a.model);
+  const std::string model_name = fmt::format("{} {}", arch_name(probe_model->arch()),
+                                             format_size(probe_model->total_bytes()));
+  const uint64_t active_bytes = probe_model->active_bytes_per_token();
+  const uint64_t total_bytes = probe_model->total_bytes();
+  const std::vector<std::string> files = [&] {
+    std::vector<std::string> f;
+    for (const MappedFile& m : probe_model->files()) f.push_back(m.path());
+    return f;
+  }();
+  probe_model.reset();
+  BandwidthReport mem;
+  DiskReport disk;
+  if (!a.no_probe) {
+    const SystemMemory sys = read_system_memory();
+    mem = measure_memory_bandwidth(std::min<uint64_t>(1ull << 30, std::max<uint64_t>(sys.available() / 8, 64ull << 20)),
+                                   static_cast<unsigned>(a.threads));
+    disk = measure_disk_bandwidth(files.front(), 1ull << 30);
+    spdlog::info("memory read bandwidth {:.2f} GiB/s; disk read bandwidth {:.2f} GiB/s ({}{})",
+                 mem.gib_per_s(), disk.gib_per_s(), disk.backend, disk.direct ? ", O_DIRECT" : ", buffered");
+  }
+
+  nlohmann::json results = nlohmann::json::array();
+  std::vector<std::vector<std::string>> rows;
+  std::mt19937 rng(a.seed);
+  for (const Config& c : configs) {
+    if (a.cold) {
+      for (const std::string& f : files) {
+        std::string why;
+        if (!drop_page_cache(f, &why)) spdlog::warn("cannot drop '{}' from the page cache: {}", f, why);
+      }
+    }
+    auto model = Model::open(a.model);
+    StoreOptions o = base;
+    o.mode = c.mode;
+    o.cache_bytes = c.cache_bytes;
+    if (a.cold) o.prefault = PrefaultMode::Off;  // cold means the first tokens pay for the reads
+    auto source = make_expert_source(*model, o);
+    EngineOptions eo;
+    eo.n_ctx = std::max(a.pp, a.tg) + 8;
+    eo.n_batch = std::max(a.pp, 1);
+    eo.n_threads = a.threads;
+    eo.kv_type = TensorType::F16;
+    // Predicting the next layer's experts only pays where a miss costs a read (slot modes).
+    eo.prefetch_experts = !a.no_prefetch && dynamic_cast<ExpertStore*>(source.get()) != nullptr;
+    Engine engine(*model, *source, eo);
+    spdlog::info("{}: {}", store_mode_name(c.mode), source->describe());
+
+    std::vector<Sample> samples;
+    if (a.cold) {
+      if (a.pp > 0) samples.push_back(run_test(engine, *source, true, a.pp, 1, true, rng));
+      if (a.tg > 0) samples.push_back(run_test(engine, *source, false, a.tg, 1, true, rng));
+    } else {
+      // Warm-up, as llama-bench does: the first pass pays for page faults and cache fills.
+      run_test(engine, *source, true, std::min(std::max(a.pp, 1), 32), 1, false, rng);
+    }
+    if (a.pp > 0) samples.push_back(run_test(engine, *source, true, a.pp, a.reps, false, rng));
+    if (a.tg > 0) samples.push_back(run_test(engine, *source, false, a.tg, a.reps, false, rng));
+
+    const std::string cache =
+        (c.mode == StoreMode::Slots || c.mode == StoreMode::Direct)
+            ? (c.cache_bytes ? format_size(c.cache_bytes) : std::string("default"))
+            : std::string("-");
+    for (const Sample& s : samples) {
+      // Bytes of weights a pass reads: for generation the active bytes per token; a prompt
+      // batch touches nearly every expert, so the whole model per pass.
+      const double passes_per_s = s.test[0] == 't' ? s.mean() : (s.mean() / s.n_tokens);
+      const double mem_rate = (s.test[0] == 't' ? static_cast<double>(active_bytes) : static_cast<double>(total_bytes)) *
+                              passes_per_s / (1024.0 * 1024.0 * 1024.0);
+      const double disk_rate = s.seconds > 0 ? static_cast<double>(s.tier2_bytes) / s.seconds / (1024.0 * 1024.0 * 1024.0) : 0;
+      const double mem_frac = mem.gib_per_s() > 0 ? mem_rate / mem.gib_per_s() : 0;
+      const double disk_frac = disk.gib_per_s() > 0 ? disk_rate / disk.gib_per_s() : 0;
+      rows.push_back({model_name, store_mode_name(c.mode), cache, s.test + (s.cold ? " cold" : ""),
+                      s.rates.size() > 1 ? fmt::format("{:.2f} ± {:.2f}", s.mean(), s.sd())
+                                         : fmt::format("{:.2f}", s.mean()),
+                      s.hit_rate < 0 ? "-" : fmt::format("{:.1f}", 100 * s.hit_rate),
+                      a.no_probe ? fmt::format("{:.2f}", mem_rate) : fmt::format("{:.2f} ({:.0f}%)", mem_rate, 100 * mem_frac),
+                      a.no_probe ? fmt::format("{:.3f}", disk_rate) : fmt::format("{:.3f} ({:.0f}%)", disk_rate, 100 * disk_frac)});
+      results.push_back({{"model", a.model},
+                         {"mode", store_mode_name(c.mode)},
+                         {"cache_bytes", c.cache_bytes},
+                         {"test", s.test},
+                         {"cold", s.cold},
+                         {"n_tokens", s.n_tokens},
+                         {"threads", engine.n_threads()},
+                         {"samples_ts", s.rates},
+                         {"avg_ts", s.mean()},
+                         {"stddev_ts", s.sd()},
+                         {"hit_rate", s.hit_rate < 0 ? nlohmann::json() : nlohmann::json(s.hit_rate)},
+                         {"tier2_bytes", s.tier2_bytes},
+                         {"weights_gib_s", mem_rate},
+                         {"mem_fraction", mem_frac},
+                         {"disk_gib_s", disk_rate},
+                         {"disk_fraction", disk_frac},
+                         {"prefetch", eo.prefetch_experts},
+                         {"expert_source", source->describe()}});
+    }
+    if (auto* st = dynamic_cast<ExpertStatsSource*>(source.get())) {
+      results.back()["store_stats"] = to_json(st->stats().total(), false);
+      if (!a.json) spdlog::info("{}", st->stats().summary());
+    }
+  }
+
+  if (a.json) {
+    nlohmann::json out;
+    out["machine"] = {{"mem_gib_s", mem.gib_per_s()},
+                      {"disk_gib_s", disk.gib_per_s()},
+                      {"disk_direct", disk.direct},
+                      {"disk_backend", disk.backend}};
+    out["results"] = results;
+    std::printf("%s\n", out.dump(2).c_str());
+    return 0;
+  }
+  const std::vector<std::string> head{"model", "mode", "cache", "test", "t/s", "hit %",
+                                      "weights GiB/s (of RAM)", "disk GiB/s (of disk)"};
+  std::vector<size_t> width(head.size());
+  auto measure = [&](const std::vector<std::string>& r) {
+    for (size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
+  };
+  measure(head);
+  for (const auto& r : rows) measure(r);
+  auto print = [&](const std::vector<std::string>& r) {
+    std::string line = "|";
+    for (size_t i = 0; i < r.size(); ++i) line += fmt::format(" {:>{}} |", r[i], width[i]);
+    std::printf("%s\n", line.c_str());
+  };
+  print(head);
+  std::string rule = "|";
+  for (size_t w : width) rule += std::string(w + 1, '-') + ":|";
+  std::printf("%s\n", rule.c_str());
+  for (const auto& r : rows) print(r);
+  return 0;
+}
+
+const Registration kBench{
+    "bench", "Measure prompt (ppN) and generation (tgN) throughput across expert modes and cache sizes",
+    [](CLI::App& app) -> Runner {
+      auto args = std::make_shared<BenchArgs>();
+      app.add_option("-m,--model", args->model, "Model file or directory")->required();
+      app.add_option("-p,--n-prompt", args->pp, "Prompt tokens per pp test (0: skip)");
+      app.add_option("-n,--n-gen", args->tg, "Generated tokens per tg test (0: skip)");
+      app.add_option("-r,--repetitions", args->reps, "Repetitions of each test");
+      app.add_option("-t,--threads", args->threads, "Threads (0: all)");
+      app.add_option("--modes", args->modes, "Comma list of expert modes to compare, e.g. mmap,direct");
+      app.add_option("--cache-sweep", args->cache_sweep,
+                     "Comma list of expert-cache sizes for slots/direct, e.g. 256M,1G,4G");
+      app.add_flag("--cold", args->cold,
+                   "Drop the model from the page cache before each configuration (posix_fadvise "
+                   "DONTNEED) and report the first run separately");
+      app.add_flag("--no-prefetch", args->no_prefetch,
+                   "Do not predict the next layer's experts (slot modes prefetch by default)");
+      app.add_flag("--no-probe", args->no_probe, "Skip the memory and disk bandwidth measurements");
+      app.add_option("--seed", args->seed, "Seed of the random prompt tokens");
+      app.add_flag("--json", args->json, "Print JSON instead of the table");
+      add_store_flags(app, args->store);
+      return [args] { return run_bench(*args); };
+    }};
+
+}  // namespace
+}  // namespace strata::cli

@@ -1,0 +1,265 @@
+// `strata run`: generate text from a prompt (or hold a chat on a terminal), streaming tokens as
+// they are produced, then report prompt and generation speed on stderr.
+#include <fmt/format.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "cli/command.h"
+#include "common/error.h"
+#include "engine/engine.h"
+#include "engine/model_path.h"
+#include "engine/sampler.h"
+#include "engine/stop_strings.h"
+#include "kernels/kernel_table.h"
+#include "loader/model.h"
+#include "loader/template/chat_template.h"
+#include "loader/tokenizer/tokenizer.h"
+#include "storage/expert_store.h"
+#include "storage/store_cli.h"
+#include "storage/store_factory.h"
+
+namespace strata::cli {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct RunArgs {
+  std::string model;
+  std::string prompt;
+  std::string file;
+  bool chat = false;
+  int ctx = 4096;
+  int threads = 0;
+  int n_predict = 256;
+  std::string kv_type = "f16";
+  std::vector<std::string> stop;
+  SamplerParams sampling;
+  int64_t seed = -1;
+  StoreFlags store;
+};
+
+struct Timing {
+  int prompt_tokens = 0;
+  double prompt_s = 0.0;
+  int gen_tokens = 0;
+  double gen_s = 0.0;
+};
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail("cannot open prompt file '{}'", path);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// One sequence (slot 0) generating text; the KV cache keeps the conversation so far.
+class Session {
+ public:
+  Session(Engine& engine, const Tokenizer& tok, const RunArgs& args)
+      : engine_(engine), tok_(tok), args_(args), sampler_(args.sampling, engine.n_vocab()) {}
+
+  // Makes the cache hold exactly `ids` (reusing the longest prefix already cached), then
+  // generates and streams up to n_predict tokens to stdout. Returns the generated text.
+  std::string generate(const std::vector<int32_t>& ids, Timing& timing) {
+    if (ids.empty()) fail("the prompt is empty after tokenization");
+    if (static_cast<int>(ids.size()) >= engine_.n_ctx()) {
+      fail("context overflow: the prompt has {} tokens but the context is {} (use --ctx)", ids.size(),
+           engine_.n_ctx());
+    }
+    size_t keep = 0;
+    while (keep < cached_.size() && keep < ids.size() - 1 && cached_[keep] == ids[keep]) ++keep;
+    engine_.truncate_seq(0, static_cast<int>(keep));
+    cached_.resize(keep);
+
+    sampler_.reset();
+    for (int32_t id : ids) sampler_.accept(id);
+
+    const auto t0 = Clock::now();
+    batch_.clear();
+    for (size_t i = keep; i < ids.size(); ++i) batch_.add(ids[i], 0, static_cast<int32_t>(i), i + 1 == ids.size());
+    engine_.decode(batch_);
+    cached_.insert(cached_.end(), ids.begin() + static_cast<std::ptrdiff_t>(keep), ids.end());
+    timing.prompt_tokens += static_cast<int>(ids.size() - keep);
+    timing.prompt_s += seconds_since(t0);
+
+    StreamingDetokenizer detok(tok_, /*render_special=*/false, /*sequence_start=*/false);
+    StopMatcher stops(args_.stop);
+    std::string text;
+    auto emit = [&](const std::string& piece) {
+      if (piece.empty()) return;
+      std::fwrite(piece.data(), 1, piece.size(), stdout);
+      std::fflush(stdout);
+      text += piece;
+    };
+
+    const auto t1 = Clock::now();
+    int generated = 0;
+    bool context_full = false;
+    while (args_.n_predict < 0 || generated < args_.n_predict) {
+      const int32_t next = sampler_.sample(engine_.logits(0));
+      sampler_.accept(next);
+      if (tok_.is_eog(next)) break;
+      ++generated;
+      emit(stops.feed(detok.feed(next)));
+      if (stops.stopped()) break;
+      if (engine_.seq_len(0) >= engine_.n_ctx()) {
+        context_full = true;
+        break;
+      }
+      batch_.clear();
+      batch_.add(next, 0, engine_.seq_len(0), true);
+      engine_.decode(batch_);
+      cached_.push_back(next);
+    }
+    if (!stops.stopped()) emit(stops.feed(detok.flush()) + stops.flush());
+    timing.gen_tokens += generated;
+    timing.gen_s += seconds_since(t1);
+    if (context_full) std::fprintf(stderr, "\n[context full: %d tokens]\n", engine_.n_ctx());
+    return text;
+  }
+
+ private:
+  Engine& engine_;
+  const Tokenizer& tok_;
+  const RunArgs& args_;
+  Sampler sampler_;
+  Batch batch_;
+  std::vector<int32_t> cached_;  // tokens whose keys/values are in slot 0
+};
+
+std::vector<int32_t> tokenize_prompt(const Tokenizer& tok, const std::string& text, bool templated) {
+  // A rendered chat template usually writes the BOS token itself; adding another would repeat it.
+  bool add_special = true;
+  if (templated && tok.bos()) {
+    const std::string_view bos = tok.piece(*tok.bos());
+    if (!bos.empty() && text.starts_with(bos)) add_special = false;
+  }
+  return tok.encode(text, add_special, /*parse_special=*/true);
+}
+
+std::string render_chat(const ChatTemplate& tmpl, const Tokenizer& tok, const nlohmann::json& messages) {
+  nlohmann::json vars = {{"add_generation_prompt", true}};
+  vars["bos_token"] = tok.bos() ? std::string(tok.piece(*tok.bos())) : "";
+  vars["eos_token"] = tok.eos() ? std::string(tok.piece(*tok.eos())) : "";
+  return tmpl.render(messages, vars);
+}
+
+void print_stats(const Timing& t, const Engine& engine) {
+  auto rate = [](int n, double s) { return s > 0.0 ? n / s : 0.0; };
+  std::fprintf(stderr,
+               "\n\nprompt: %d tokens in %.2f s (%.2f tok/s) | generation: %d tokens in %.2f s (%.2f tok/s)\n"
+               "isa: %s | threads: %d | kv cache: %s | experts: %s\n",
+               t.prompt_tokens, t.prompt_s, rate(t.prompt_tokens, t.prompt_s), t.gen_tokens, t.gen_s,
+               rate(t.gen_tokens, t.gen_s), std::string(kernel_isa_name()).c_str(), engine.n_threads(),
+               std::string(type_name(engine.kv_type())).c_str(), engine.expert_mode());
+}
+
+int run_run(RunArgs a) {
+  if (!a.prompt.empty() && !a.file.empty()) fail("give either -p PROMPT or -f FILE, not both");
+  const bool interactive = a.chat && isatty(STDIN_FILENO);
+  if (a.prompt.empty() && a.file.empty() && !interactive) {
+    fail("no prompt: give -p PROMPT or -f FILE (or --chat on a terminal)");
+  }
+  if (a.ctx < 1) fail("--ctx must be at least 1");
+  a.sampling.seed = a.seed >= 0 ? static_cast<uint64_t>(a.seed) : std::random_device{}();
+  const std::string prompt = a.file.empty() ? a.prompt : read_file(a.file);
+  const TensorType kv_type = parse_kv_type(a.kv_type);
+  Sampler validate(a.sampling, 1);  // bad sampling flags fail before the model loads
+
+  // stdout carries the generated text only; log lines (store mode, prefault) go to stderr.
+  auto log = spdlog::stderr_color_mt("run");
+  log->set_pattern("%^%l%$: %v");
+  spdlog::set_default_logger(log);
+  StoreOptions store = a.store.resolve();
+  auto model = Model::open(resolve_model_path(a.model));
+  auto tok = Tokenizer::for_model(*model);
+  const Hparams& hp = model->hparams();
+  store.kv_reserve_bytes = static_cast<uint64_t>(hp.n_layer) * static_cast<uint64_t>(a.ctx) *
+                           static_cast<uint64_t>(hp.n_head_kv) * static_cast<uint64_t>(hp.head_dim + hp.head_dim_v) *
+                           (kv_type == TensorType::F32 ? 4u : 2u);
+  auto experts = make_expert_source(*model, store);
+  EngineOptions opt;
+  opt.n_ctx = a.ctx;
+  opt.n_seq = 1;
+  opt.kv_type = kv_type;
+  opt.n_threads = a.threads;
+  // Only the tiered store can use early hints; the mapped file needs none.
+  opt.prefetch_experts = dynamic_cast<ExpertStore*>(experts.get()) != nullptr;
+  Engine engine(*model, *experts, opt);
+  Session session(engine, *tok, a);
+  Timing timing;
+
+  if (!a.chat) {
+    session.generate(tokenize_prompt(*tok, prompt, false), timing);
+    print_stats(timing, engine);
+    return 0;
+  }
+
+  const std::optional<std::string> src = tok->chat_template();
+  const ChatTemplate tmpl = ChatTemplate::parse(src ? *src : default_chat_template(),
+                                                src ? "chat template" : "default chat template");
+  nlohmann::json messages = nlohmann::json::array();
+  auto turn = [&](const std::string& user) {
+    messages.push_back({{"role", "user"}, {"content", user}});
+    const std::string reply = session.generate(tokenize_prompt(*tok, render_chat(tmpl, *tok, messages), true), timing);
+    messages.push_back({{"role", "assistant"}, {"content", reply}});
+    std::fputc('\n', stdout);
+  };
+  if (!prompt.empty()) turn(prompt);
+  if (interactive) {
+    std::string line;
+    while (true) {
+      std::fprintf(stderr, "> ");
+      std::fflush(stderr);
+      if (!std::getline(std::cin, line)) break;
+      if (line.empty()) continue;
+      turn(line);
+    }
+  }
+  print_stats(timing, engine);
+  return 0;
+}
+
+const Registration kRun{
+    "run", "Generate text from a prompt, or chat (--chat)", [](CLI::App& app) -> Runner {
+      auto a = std::make_shared<RunArgs>();
+      app.add_option("-m,--model", a->model, "Model file or directory (default: models/strata-demo.gguf)");
+      app.add_option("-p,--prompt", a->prompt, "Prompt text");
+      app.add_option("-f,--file", a->file, "Read the prompt from a file");
+      app.add_flag("--chat", a->chat, "Apply the model's chat template; multi-turn when stdin is a terminal");
+      app.add_option("-c,--ctx", a->ctx, "Context size in tokens (default 4096)");
+      app.add_option("-t,--threads", a->threads, "Threads (default: all)");
+      app.add_option("-n,--n-predict", a->n_predict, "Tokens to generate at most (-1: until the context is full)");
+      app.add_option("--temp", a->sampling.temperature, "Temperature (0: greedy; default 0.8)");
+      app.add_option("--top-k", a->sampling.top_k, "Top-k (0: off; default 40)");
+      app.add_option("--top-p", a->sampling.top_p, "Top-p (1: off; default 0.95)");
+      app.add_option("--min-p", a->sampling.min_p, "Min-p (0: off; default 0.05)");
+      app.add_option("--repeat-penalty", a->sampling.repeat_penalty, "Repetition penalty (1: off)");
+      app.add_option("--repeat-last-n", a->sampling.repeat_last_n, "Tokens the penalties look back (default 64)");
+      app.add_option("--presence-penalty", a->sampling.presence_penalty, "Presence penalty (default 0)");
+      app.add_option("--frequency-penalty", a->sampling.frequency_penalty, "Frequency penalty (default 0)");
+      app.add_option("--seed", a->seed, "Sampling seed (default: random)");
+      app.add_option("--stop", a->stop, "Stop generating at this string (repeatable)");
+      app.add_option("--kv-type", a->kv_type, "KV cache type: f16 (default) or f32");
+      add_store_flags(app, a->store);
+      return [a] { return run_run(*a); };
+    }};
+
+}  // namespace
+}  // namespace strata::cli

@@ -1,0 +1,59 @@
+#pragma once
+// State shared by the layer functions during one forward chunk. Internal to the engine.
+#include <cstdint>
+#include <initializer_list>
+#include <utility>
+
+#include "engine/batch.h"
+#include "engine/kv_cache.h"
+#include "engine/rope.h"
+#include "engine/workspace.h"
+#include "kernels/thread_pool.h"
+#include "loader/model.h"
+#include "storage/expert_source.h"
+
+namespace strata {
+
+// A weight matrix: `rows` outputs, each a row of `cols` inputs in `type`'s layout.
+struct Weight {
+  const uint8_t* data = nullptr;
+  TensorType type = TensorType::F32;
+  int64_t rows = 0;
+  int64_t cols = 0;
+};
+Weight weight_of(const TensorRef& t);
+Weight weight_of(const ExpertMatrix& m);
+
+struct ForwardContext {
+  const Model& model;
+  const Hparams& hp;
+  KvCache& kv;
+  ExpertSource& experts;
+  const Rope& rope;
+  Workspace& ws;
+  ThreadPool* pool = nullptr;
+
+  // The chunk being evaluated.
+  const BatchToken* tokens = nullptr;
+  int n_tokens = 0;
+
+  // Runs fn(task, thread) for task in [0, n_tasks) on the engine's threads; returns when all
+  // are done. thread < n_threads.
+  template <typename Fn>
+  void parallel_for(int64_t n_tasks, Fn&& fn) const {
+    pool->parallel_for(n_tasks, std::forward<Fn>(fn));
+  }
+
+  // y[t * w.rows + r] = sum_c W[r][c] * x[t * w.cols + c] for t < n (activations rounded to the
+  // weight's dot type, as llama.cpp does).
+  void matmul(const Weight& w, const float* x, int64_t n, float* y) const;
+  // Several matrices applied to the same input (q/k/v, gate/up): x is rounded to each dot type
+  // once, not once per matrix.
+  struct Output {
+    Weight w;
+    float* y;
+  };
+  void matmul_shared(std::initializer_list<Output> outs, const float* x, int64_t n) const;
+};
+
+}  // namespace strata

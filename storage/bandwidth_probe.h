@@ -1,0 +1,36 @@
+#pragma once
+// Measurements `strata bench` reports next to its token rates, so achieved throughput can be
+// given as a fraction of what this machine's memory and disk can do.
+#include <cstdint>
+#include <string>
+
+namespace strata {
+
+struct BandwidthReport {
+  uint64_t bytes = 0;
+  double seconds = 0;
+  double gib_per_s() const {
+    return seconds > 0 ? static_cast<double>(bytes) / seconds / (1024.0 * 1024.0 * 1024.0) : 0;
+  }
+};
+
+// Read bandwidth of RAM: `threads` threads (0 = all) sum a `bytes` buffer, best of `repeats`.
+// Throws strata::Error if the buffer cannot be allocated.
+BandwidthReport measure_memory_bandwidth(uint64_t bytes, unsigned threads, int repeats = 3);
+
+// Read bandwidth of the device holding `path`: O_DIRECT reads of 4 MiB chunks spread over the
+// first `max_bytes` of the file (a smaller file is read several times, up to 256 MiB in all, so
+// that a rate rather than one request's latency is measured), `depth` in flight through the expert store's I/O backend (so the
+// page cache does not flatter it; falls back to buffered reads if O_DIRECT is refused, which
+// `direct` then says). Throws strata::Error if the file cannot be read.
+struct DiskReport : BandwidthReport {
+  bool direct = true;
+  std::string backend;
+};
+DiskReport measure_disk_bandwidth(const std::string& path, uint64_t max_bytes, unsigned depth = 32);
+
+// Drops `path`'s pages from the page cache (posix_fadvise DONTNEED) so the next read is cold.
+// Pages still mapped by a process stay. Returns false (and sets `why`) if the hint failed.
+bool drop_page_cache(const std::string& path, std::string* why);
+
+}  // namespace strata

@@ -1,0 +1,35 @@
+#pragma once
+// Tier 1 helpers: getting mapped file pages resident before compute touches them, and counting
+// the major page faults that slip through.
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace strata {
+
+// Asks the kernel to start reading [p, p+n) of a file mapping (madvise WILLNEED, widened to
+// whole pages). Never blocks on I/O and never fails: a refused hint only costs speed.
+void advise_willneed(const uint8_t* p, uint64_t n);
+
+// Makes [p, p+n) of a read-only mapping resident, blocking until it is (MADV_POPULATE_READ,
+// or touching one byte per page on kernels without it). Thread-safe.
+void populate_read(const uint8_t* p, uint64_t n);
+
+struct PrefaultReport {
+  uint64_t bytes = 0;
+  double seconds = 0;
+  unsigned threads = 0;
+  double gib_per_s() const {
+    return seconds > 0 ? static_cast<double>(bytes) / seconds / (1024.0 * 1024.0 * 1024.0) : 0;
+  }
+};
+
+// Populates all `ranges` with `threads` threads (0 = hardware concurrency) working on 32 MiB
+// chunks, and reports how fast it went.
+PrefaultReport prefault_parallel(const std::vector<std::span<const uint8_t>>& ranges,
+                                 unsigned threads);
+
+// Major page faults of the whole process so far (getrusage RUSAGE_SELF).
+uint64_t process_major_faults();
+
+}  // namespace strata

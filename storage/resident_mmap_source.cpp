@@ -1,0 +1,106 @@
+#include "storage/resident_mmap_source.h"
+
+#include <chrono>
+
+#include "common/error.h"
+#include "storage/page_residency.h"
+
+namespace strata {
+
+ResidentMmapSource::ResidentMmapSource(std::unique_ptr<ExpertSource> inner, ExpertLayout layout,
+                                       bool populate_on_acquire)
+    : inner_(std::move(inner)),
+      layout_(std::move(layout)),
+      populate_(populate_on_acquire),
+      description_(std::string(inner_->describe()) +
+                   (populate_on_acquire ? ", pages faulted in before expert compute"
+                                        : ", all pages prefaulted at load")),
+      stats_(layout_.n_layer(), layout_.n_expert()),
+      predicted_(static_cast<size_t>(layout_.n_layer())) {}
+
+ExpertLease ResidentMmapSource::acquire(int layer, std::span<const int> experts,
+                                        std::span<const float> router_scores) {
+  // The inner source validates layer and expert ids and throws for bad ones.
+  ExpertLease inner = inner_->acquire(layer, experts, router_scores);
+  const auto start = std::chrono::steady_clock::now();
+  if (populate_) {
+    // Hint every range first so the kernel reads them in parallel, then wait for each.
+    for (const ExpertWeights& w : inner.weights()) {
+      for (const ExpertPartLocation& p : layout_.at(layer, w.expert).parts) {
+        advise_willneed(layout_.mapped(p), p.nbytes);
+      }
+    }
+    for (const ExpertWeights& w : inner.weights()) {
+      for (const ExpertPartLocation& p : layout_.at(layer, w.expert).parts) {
+        populate_read(layout_.mapped(p), p.nbytes);
+      }
+    }
+  }
+  const auto waited = std::chrono::duration_cast<std::chrono::nanoseconds>(
+      std::chrono::steady_clock::now() - start);
+  std::vector<ExpertWeights> weights = inner.weights();
+  inner.reset();
+
+  std::lock_guard lock(mutex_);
+  StoreCounters& lc = stats_.layers[static_cast<size_t>(layer)];
+  std::vector<char>& predicted = predicted_[static_cast<size_t>(layer)];
+  for (const ExpertWeights& w : weights) {
+    StoreCounters& ec = stats_.expert(layer, w.expert);
+    ++lc.requests;
+    ++ec.requests;
+    const uint64_t n = layout_.at(layer, w.expert).nbytes();
+    lc.bytes_tier1 += n;
+    ec.bytes_tier1 += n;
+    if (!predicted.empty()) {
+      ++lc.used_after_prediction;
+      ++ec.used_after_prediction;
+      if (predicted[static_cast<size_t>(w.expert)] != 0) {
+        ++lc.predicted_used;
+        ++ec.predicted_used;
+      }
+    }
+  }
+  predicted.clear();
+  lc.stall_ns += static_cast<uint64_t>(waited.count());
+  const uint64_t ticket = ++next_ticket_;
+  tickets_[ticket] = {layer, process_major_faults()};
+  return ExpertLease(this, ticket, std::move(weights));
+}
+
+void ResidentMmapSource::release(uint64_t ticket) {
+  const uint64_t faults = process_major_faults();
+  std::lock_guard lock(mutex_);
+  auto it = tickets_.find(ticket);
+  STRATA_CHECK(it != tickets_.end());
+  stats_.layers[static_cast<size_t>(it->second.layer)].compute_major_faults +=
+      faults - it->second.faults_at_start;
+  tickets_.erase(it);
+}
+
+void ResidentMmapSource::prefetch(int layer, std::span<const int> experts) {
+  if (!layout_.has_experts(layer)) return;
+  {
+    std::lock_guard lock(mutex_);
+    std::vector<char>& predicted = predicted_[static_cast<size_t>(layer)];
+    predicted.assign(static_cast<size_t>(layout_.n_expert()), 0);
+    for (int e : experts) {
+      if (e < 0 || e >= layout_.n_expert() || predicted[static_cast<size_t>(e)] != 0) continue;
+      predicted[static_cast<size_t>(e)] = 1;
+      ++stats_.layers[static_cast<size_t>(layer)].predicted;
+      ++stats_.expert(layer, e).predicted;
+    }
+  }
+  for (int e : experts) {
+    if (e < 0 || e >= layout_.n_expert()) continue;
+    for (const ExpertPartLocation& p : layout_.at(layer, e).parts) {
+      advise_willneed(layout_.mapped(p), p.nbytes);
+    }
+  }
+}
+
+StoreStats ResidentMmapSource::stats() const {
+  std::lock_guard lock(mutex_);
+  return stats_;
+}
+
+}  // namespace strata

@@ -1,0 +1,55 @@
+#pragma once
+// Mmap mode with the residency guarantee: wraps the tier-1 source so that the pages of every
+// acquired expert are faulted in (MADV_POPULATE_READ) before acquire() returns, and predicted
+// experts get madvise(WILLNEED) as soon as prefetch() names them. Expert compute then never
+// takes a major fault; the major faults seen while leases are held are counted to prove it.
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "storage/expert_layout.h"
+#include "storage/expert_source.h"
+#include "storage/store_stats.h"
+
+namespace strata {
+
+class ResidentMmapSource final : public ExpertSource, public ExpertStatsSource {
+ public:
+  // `inner` returns pointers into the mappings `layout` describes (MmapExpertSource).
+  // `populate_on_acquire`: fault each acquired expert in before returning it. Pass false when
+  // the whole model was prefaulted at load and fits in memory: re-walking resident pages on
+  // every acquire then costs more than it protects (the fault counter still watches).
+  ResidentMmapSource(std::unique_ptr<ExpertSource> inner, ExpertLayout layout,
+                     bool populate_on_acquire = true);
+
+  // Faults the experts' pages in, then returns the inner source's pointers. Throws what the
+  // inner source throws. Thread-safe.
+  ExpertLease acquire(int layer, std::span<const int> experts,
+                      std::span<const float> router_scores = {}) override;
+  // madvise(WILLNEED) on the experts' byte ranges; never blocks. Ignores unknown experts.
+  void prefetch(int layer, std::span<const int> experts) override;
+  const char* describe() const override { return description_.c_str(); }
+  StoreStats stats() const override;
+
+ protected:
+  void release(uint64_t ticket) override;
+
+ private:
+  struct Ticket {
+    int layer = 0;
+    uint64_t faults_at_start = 0;
+  };
+  std::unique_ptr<ExpertSource> inner_;
+  ExpertLayout layout_;
+  bool populate_;
+  std::string description_;
+  mutable std::mutex mutex_;
+  StoreStats stats_;
+  std::vector<std::vector<char>> predicted_;
+  std::unordered_map<uint64_t, Ticket> tickets_;
+  uint64_t next_ticket_ = 0;
+};
+
+}  // namespace strata
