@@ -2,13 +2,13 @@
 // mean ± sd over repetitions), across expert modes and expert-cache sizes, warm or cold (page
 // cache dropped first), with the machine's memory and disk bandwidth measured alongside so the
 // achieved fraction can be read off directly.
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <numeric>
 #include <random>
@@ -19,9 +19,11 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/svg_plot.h"
 #include "common/error.h"
 #include "common/system_memory.h"
 #include "engine/engine.h"
+#include "engine/model_path.h"
 #include "loader/model.h"
 #include "storage/bandwidth_probe.h"
 #include "storage/expert_store.h"
@@ -45,6 +47,8 @@ struct BenchArgs {
   bool no_probe = false;
   bool no_prefetch = false;
   uint32_t seed = 42;
+  std::string parallel;     // comma list of concurrent sequence counts for batched decode
+  std::string plot;         // SVG file: tokens/s against expert-cache size
   StoreFlags store;
 };
 
@@ -70,6 +74,14 @@ struct Sample {
   uint64_t tier2_bytes = 0;   // read from disk during the measured repetitions
   double seconds = 0;         // total measured time
   double hit_rate = -1;       // expert cache hit rate during the test; -1 if not a store
+  int reps = 0;
+  int n_seq = 1;
+  // Prompt tests: time to the first token's logits (the whole prefill), ms.
+  double ttft_ms() const { return test[0] == 'p' && reps > 0 ? 1000.0 * seconds / reps : 0; }
+  // Bytes read from disk (tier 2) per evaluated token.
+  double disk_bytes_per_token() const {
+    return n_tokens > 0 && reps > 0 ? static_cast<double>(tier2_bytes) / (static_cast<double>(n_tokens) * reps) : 0;
+  }
   double mean() const {
     return rates.empty() ? 0 : std::accumulate(rates.begin(), rates.end(), 0.0) / static_cast<double>(rates.size());
   }
@@ -91,17 +103,22 @@ double now_s() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-// Runs `reps` repetitions of one test on a fresh sequence each time.
-Sample run_test(Engine& engine, ExpertSource& source, bool prompt, int n, int reps, bool cold,
+// Runs `reps` repetitions of one test on fresh sequences each time: a prompt of n tokens in one
+// batch (pp), or n decode steps (tg). With n_seq > 1 the decode steps advance n_seq sequences
+// together, one token each per forward pass (batched decode, as a server under load runs);
+// the rate is then the total tokens/s of all sequences.
+Sample run_test(Engine& engine, ExpertSource& source, bool prompt, int n, int n_seq, int reps, bool cold,
                 std::mt19937& rng) {
   Sample s;
-  s.test = fmt::format("{}{}", prompt ? "pp" : "tg", n);
+  s.test = n_seq > 1 ? fmt::format("tg{}x{}", n, n_seq) : fmt::format("{}{}", prompt ? "pp" : "tg", n);
   s.cold = cold;
-  s.n_tokens = n;
+  s.n_tokens = n * n_seq;
+  s.n_seq = n_seq;
+  s.reps = reps;
   std::uniform_int_distribution<int32_t> token(0, engine.n_vocab() - 1);
   const StoreCounters before = counters(source);
   for (int r = 0; r < reps; ++r) {
-    engine.clear_seq(0);
+    for (int q = 0; q < n_seq; ++q) engine.clear_seq(q);
     Batch batch;
     double t0;
     if (prompt) {
@@ -114,15 +131,15 @@ Sample run_test(Engine& engine, ExpertSource& source, bool prompt, int n, int re
       t0 = now_s();
       for (int i = 0; i < n; ++i) {
         batch.clear();
-        batch.add(token(rng), 0, i, true);
+        for (int q = 0; q < n_seq; ++q) batch.add(token(rng), q, i, true);
         engine.decode(batch);
       }
     }
     const double dt = now_s() - t0;
     s.seconds += dt;
-    s.rates.push_back(dt > 0 ? n / dt : 0);
+    s.rates.push_back(dt > 0 ? s.n_tokens / dt : 0);
   }
-  engine.clear_seq(0);
+  for (int q = 0; q < n_seq; ++q) engine.clear_seq(q);
   const StoreCounters after = counters(source);
   s.tier2_bytes = after.bytes_tier2 - before.bytes_tier2;
   // A hit rate only means something where experts are cached (slot modes).
@@ -137,13 +154,18 @@ int run_bench(const BenchArgs& a) {
   if (a.pp < 0 || a.tg < 0 || a.pp + a.tg == 0) fail("nothing to measure: set -p and/or -n above 0");
   if (a.reps < 1) fail("-r must be at least 1");
   const StoreOptions base = a.store.resolve();
-  // The table or JSON goes to stdout alone, so it can be redirected; progress goes to stderr.
-  if (spdlog::get("bench") == nullptr) spdlog::set_default_logger(spdlog::stderr_color_mt("bench"));
 
   std::vector<Config> configs;
   const std::vector<std::string> modes = a.modes.empty() ? std::vector<std::string>{a.store.mode}
                                                          : split_list(a.modes);
   const std::vector<std::string> sweep = split_list(a.cache_sweep);
+  std::vector<int> parallel;
+  for (const std::string& p : split_list(a.parallel)) {
+    const int n = std::atoi(p.c_str());
+    if (n < 1 || n > 256) fail("--parallel: '{}' is not a sequence count in 1..256", p);
+    parallel.push_back(n);
+  }
+  const int max_parallel = parallel.empty() ? 1 : *std::max_element(parallel.begin(), parallel.end());
   for (const std::string& m : modes) {
     const StoreMode mode = parse_store_mode(m);
     const bool slots = mode == StoreMode::Slots || mode == StoreMode::Direct;
@@ -155,7 +177,7 @@ int run_bench(const BenchArgs& a) {
   }
 
   // Machine probes first, on a quiet machine.
-  auto probe_model = Model::open(a.model);
+  auto probe_model = Model::open(resolve_model_path(a.model));
   const std::string model_name = fmt::format("{} {}", arch_name(probe_model->arch()),
                                              format_size(probe_model->total_bytes()));
   const uint64_t active_bytes = probe_model->active_bytes_per_token();
@@ -187,7 +209,7 @@ int run_bench(const BenchArgs& a) {
         if (!drop_page_cache(f, &why)) spdlog::warn("cannot drop '{}' from the page cache: {}", f, why);
       }
     }
-    auto model = Model::open(a.model);
+    auto model = Model::open(resolve_model_path(a.model));
     StoreOptions o = base;
     o.mode = c.mode;
     o.cache_bytes = c.cache_bytes;
@@ -195,7 +217,8 @@ int run_bench(const BenchArgs& a) {
     auto source = make_expert_source(*model, o);
     EngineOptions eo;
     eo.n_ctx = std::max(a.pp, a.tg) + 8;
-    eo.n_batch = std::max(a.pp, 1);
+    eo.n_batch = std::max({a.pp, max_parallel, 1});
+    eo.n_seq = max_parallel;
     eo.n_threads = a.threads;
     eo.kv_type = TensorType::F16;
     // Predicting the next layer's experts only pays where a miss costs a read (slot modes).
@@ -205,14 +228,17 @@ int run_bench(const BenchArgs& a) {
 
     std::vector<Sample> samples;
     if (a.cold) {
-      if (a.pp > 0) samples.push_back(run_test(engine, *source, true, a.pp, 1, true, rng));
-      if (a.tg > 0) samples.push_back(run_test(engine, *source, false, a.tg, 1, true, rng));
+      if (a.pp > 0) samples.push_back(run_test(engine, *source, true, a.pp, 1, 1, true, rng));
+      if (a.tg > 0) samples.push_back(run_test(engine, *source, false, a.tg, 1, 1, true, rng));
     } else {
       // Warm-up, as llama-bench does: the first pass pays for page faults and cache fills.
-      run_test(engine, *source, true, std::min(std::max(a.pp, 1), 32), 1, false, rng);
+      run_test(engine, *source, true, std::min(std::max(a.pp, 1), 32), 1, 1, false, rng);
     }
-    if (a.pp > 0) samples.push_back(run_test(engine, *source, true, a.pp, a.reps, false, rng));
-    if (a.tg > 0) samples.push_back(run_test(engine, *source, false, a.tg, a.reps, false, rng));
+    if (a.pp > 0) samples.push_back(run_test(engine, *source, true, a.pp, 1, a.reps, false, rng));
+    if (a.tg > 0) samples.push_back(run_test(engine, *source, false, a.tg, 1, a.reps, false, rng));
+    for (int n_seq : parallel) {
+      if (a.tg > 0 && n_seq > 1) samples.push_back(run_test(engine, *source, false, a.tg, n_seq, a.reps, false, rng));
+    }
 
     const std::string cache =
         (c.mode == StoreMode::Slots || c.mode == StoreMode::Direct)
@@ -221,7 +247,8 @@ int run_bench(const BenchArgs& a) {
     for (const Sample& s : samples) {
       // Bytes of weights a pass reads: for generation the active bytes per token; a prompt
       // batch touches nearly every expert, so the whole model per pass.
-      const double passes_per_s = s.test[0] == 't' ? s.mean() : (s.mean() / s.n_tokens);
+      // (Batched decode reads at least one token's active bytes per pass: a lower bound.)
+      const double passes_per_s = s.test[0] == 't' ? s.mean() / s.n_seq : (s.mean() / s.n_tokens);
       const double mem_rate = (s.test[0] == 't' ? static_cast<double>(active_bytes) : static_cast<double>(total_bytes)) *
                               passes_per_s / (1024.0 * 1024.0 * 1024.0);
       const double disk_rate = s.seconds > 0 ? static_cast<double>(s.tier2_bytes) / s.seconds / (1024.0 * 1024.0 * 1024.0) : 0;
@@ -230,7 +257,9 @@ int run_bench(const BenchArgs& a) {
       rows.push_back({model_name, store_mode_name(c.mode), cache, s.test + (s.cold ? " cold" : ""),
                       s.rates.size() > 1 ? fmt::format("{:.2f} ± {:.2f}", s.mean(), s.sd())
                                          : fmt::format("{:.2f}", s.mean()),
+                      s.test[0] == 'p' ? fmt::format("{:.0f}", s.ttft_ms()) : std::string("-"),
                       s.hit_rate < 0 ? "-" : fmt::format("{:.1f}", 100 * s.hit_rate),
+                      fmt::format("{:.2f}", s.disk_bytes_per_token() / (1024.0 * 1024.0)),
                       a.no_probe ? fmt::format("{:.2f}", mem_rate) : fmt::format("{:.2f} ({:.0f}%)", mem_rate, 100 * mem_frac),
                       a.no_probe ? fmt::format("{:.3f}", disk_rate) : fmt::format("{:.3f} ({:.0f}%)", disk_rate, 100 * disk_frac)});
       results.push_back({{"model", a.model},
@@ -245,6 +274,8 @@ int run_bench(const BenchArgs& a) {
                          {"stddev_ts", s.sd()},
                          {"hit_rate", s.hit_rate < 0 ? nlohmann::json() : nlohmann::json(s.hit_rate)},
                          {"tier2_bytes", s.tier2_bytes},
+                         {"disk_bytes_per_token", s.disk_bytes_per_token()},
+                         {"ttft_ms", s.test[0] == 'p' ? nlohmann::json(s.ttft_ms()) : nlohmann::json()},
                          {"weights_gib_s", mem_rate},
                          {"mem_fraction", mem_frac},
                          {"disk_gib_s", disk_rate},
@@ -258,6 +289,32 @@ int run_bench(const BenchArgs& a) {
     }
   }
 
+  if (!a.plot.empty()) {
+    // One line per (mode, test) across cache sizes; modes without a cache (mmap) are drawn flat
+    // across the swept range as the baseline to beat.
+    std::map<std::string, PlotSeries> by_label;
+    double x_hi = 0;
+    for (const auto& r : results) x_hi = std::max(x_hi, r["cache_bytes"].get<double>() / (1u << 30));
+    for (const auto& r : results) {
+      const std::string label = r["mode"].get<std::string>() + " " + r["test"].get<std::string>() +
+                                (r["cold"].get<bool>() ? " cold" : "");
+      PlotSeries& series = by_label[label];
+      series.label = label;
+      const double gib = r["cache_bytes"].get<double>() / (1u << 30);
+      const double ts = r["avg_ts"].get<double>();
+      if (r["mode"] == "mmap") {
+        series.points = {{0.0, ts}, {x_hi, ts}};
+      } else {
+        series.points.emplace_back(gib, ts);
+      }
+    }
+    std::vector<PlotSeries> series;
+    for (auto& [label, s] : by_label) series.push_back(std::move(s));
+    write_svg_plot(a.plot, fmt::format("strata bench: {}", model_name), "expert cache (GiB)", "tokens/s",
+                   std::move(series));
+    spdlog::info("plot written to {}", a.plot);
+  }
+
   if (a.json) {
     nlohmann::json out;
     out["machine"] = {{"mem_gib_s", mem.gib_per_s()},
@@ -268,7 +325,7 @@ int run_bench(const BenchArgs& a) {
     std::printf("%s\n", out.dump(2).c_str());
     return 0;
   }
-  const std::vector<std::string> head{"model", "mode", "cache", "test", "t/s", "hit %",
+  const std::vector<std::string> head{"model", "mode", "cache", "test", "t/s", "TTFT ms", "hit %", "disk MiB/tok",
                                       "weights GiB/s (of RAM)", "disk GiB/s (of disk)"};
   std::vector<size_t> width(head.size());
   auto measure = [&](const std::vector<std::string>& r) {
@@ -293,7 +350,7 @@ const Registration kBench{
     "bench", "Measure prompt (ppN) and generation (tgN) throughput across expert modes and cache sizes",
     [](CLI::App& app) -> Runner {
       auto args = std::make_shared<BenchArgs>();
-      app.add_option("-m,--model", args->model, "Model file or directory")->required();
+      app.add_option("-m,--model", args->model, "Model file or directory (default: models/strata-demo.gguf)");
       app.add_option("-p,--n-prompt", args->pp, "Prompt tokens per pp test (0: skip)");
       app.add_option("-n,--n-gen", args->tg, "Generated tokens per tg test (0: skip)");
       app.add_option("-r,--repetitions", args->reps, "Repetitions of each test");
@@ -309,6 +366,10 @@ const Registration kBench{
       app.add_flag("--no-probe", args->no_probe, "Skip the memory and disk bandwidth measurements");
       app.add_option("--seed", args->seed, "Seed of the random prompt tokens");
       app.add_flag("--json", args->json, "Print JSON instead of the table");
+      app.add_option("--parallel", args->parallel,
+                     "Comma list of sequence counts for batched decode, e.g. 4,16 (test tgNxS: S sequences "
+                     "decoding together, total tokens/s)");
+      app.add_option("--plot", args->plot, "Write an SVG plot of tokens/s against expert-cache size");
       add_store_flags(app, args->store);
       return [args] { return run_bench(*args); };
     }};

@@ -1,7 +1,6 @@
 // `strata run`: generate text from a prompt (or hold a chat on a terminal), streaming tokens as
 // they are produced, then report prompt and generation speed on stderr.
 #include <fmt/format.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -182,10 +181,6 @@ int run_run(RunArgs a) {
   const TensorType kv_type = parse_kv_type(a.kv_type);
   Sampler validate(a.sampling, 1);  // bad sampling flags fail before the model loads
 
-  // stdout carries the generated text only; log lines (store mode, prefault) go to stderr.
-  auto log = spdlog::stderr_color_mt("run");
-  log->set_pattern("%^%l%$: %v");
-  spdlog::set_default_logger(log);
   StoreOptions store = a.store.resolve();
   auto model = Model::open(resolve_model_path(a.model));
   auto tok = Tokenizer::for_model(*model);

@@ -3,6 +3,8 @@
 //
 // The messages file holds either a JSON array of OpenAI-style messages, or an object with a
 // "messages" array and further template variables ("tools", "enable_thinking", ...).
+#include <spdlog/spdlog.h>
+
 #include <cstdio>
 #include <ctime>
 #include <fstream>
@@ -57,6 +59,7 @@ int run_template(const TemplateArgs& a) {
     } else {
       source = default_chat_template();
       name = "default ChatML template";
+      spdlog::warn("{} has no chat template; using the default ChatML template", a.model);
     }
     if (auto bos = tok->bos()) variables["bos_token"] = std::string(tok->piece(*bos));
     if (auto eos = tok->eos()) variables["eos_token"] = std::string(tok->piece(*eos));

@@ -1,4 +1,5 @@
 // The `strata` binary: one subcommand per cli/cmd_*.cpp file (see cli/command.h).
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -17,6 +18,8 @@ std::vector<CommandSpec>& command_registry() {
 
 int main(int argc, char** argv) {
   using namespace strata::cli;
+  // stdout carries only a command's output (generated text, tables, JSON); logs go to stderr.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("strata"));
   spdlog::set_pattern("%^%l%$: %v");
   CLI::App app{"strata: mixture-of-experts inference on CPUs, for models larger than RAM"};
   app.require_subcommand(1);

@@ -20,6 +20,7 @@ struct GenerationParams {
   int max_tokens = -1;             // < 0: until end of generation or a full context
   std::vector<std::string> stop;   // generation ends before the first of these strings
   int top_logprobs = -1;           // < 0: no logprobs; else alternatives per token (<= 20)
+  bool ignore_eos = false;         // keep going past end-of-generation tokens (benchmarks)
 };
 
 struct TokenLogprob {

@@ -90,6 +90,9 @@ void parse_common(const json& body, ParsedRequest& r) {
   const int64_t max_completion = integer(body, "max_completion_tokens", -1, 1, 1 << 30);
   r.gen.max_tokens = static_cast<int>(max_completion > 0 ? max_completion : max_tokens);
 
+  // llama.cpp's extension: generate exactly max_tokens, for benchmarks.
+  r.gen.ignore_eos = boolean(body, "ignore_eos", false);
+
   if (integer(body, "n", 1, 1, 128) != 1) bad("n", "only n=1 is supported");
   r.stream = boolean(body, "stream", false);
   if (const json* so = field(body, "stream_options")) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <optional>
 
 #include "common/error.h"
 #include "engine/engine.h"
@@ -29,6 +30,9 @@ struct Scheduler::Seq {
   int n_generated = 0;
   int32_t last = -1;       // sampled, not yet in the cache
   bool want_row = false;   // has a logits row in the current step
+  // Set when the generation ended; sent only after the slot is free, so a client that got its
+  // answer can count on the capacity being back.
+  std::optional<GenerationEvent> final_event;
 };
 
 namespace {
@@ -154,14 +158,14 @@ void Scheduler::finish(Seq& s, GenerationEvent ev) {
   ev.done = true;
   ev.prompt_tokens = static_cast<int>(s.params.prompt.size());
   ev.completion_tokens = s.n_generated;
-  s.gen->push(std::move(ev));
+  s.final_event = std::move(ev);
 }
 
 bool Scheduler::advance(Seq& s, std::span<const float> logits) {
   const int32_t id = s.sampler.sample(logits);
   s.sampler.accept(id);
   GenerationEvent ev;
-  if (tok_.is_eog(id)) {
+  if (!s.params.ignore_eos && tok_.is_eog(id)) {
     ev.text = s.stop.feed(s.detok->flush());
     ev.text += s.stop.flush();
     ev.finish_reason = "stop";
@@ -193,10 +197,18 @@ bool Scheduler::advance(Seq& s, std::span<const float> logits) {
 }
 
 void Scheduler::step(std::vector<std::unique_ptr<Seq>>& active) {
+  std::vector<std::unique_ptr<Seq>> ended;
   auto release = [&](size_t i) {
     engine_.clear_seq(active[i]->slot);
     free_slots_.push_back(active[i]->slot);
+    ended.push_back(std::move(active[i]));
     active.erase(active.begin() + static_cast<std::ptrdiff_t>(i));
+  };
+  auto notify_ended = [&] {
+    metrics_.active_sequences = static_cast<int64_t>(active.size());
+    for (auto& s : ended) {
+      if (s->final_event) s->gen->push(std::move(*s->final_event));
+    }
   };
   for (size_t i = active.size(); i-- > 0;) {
     if (active[i]->gen->cancelled()) {
@@ -204,8 +216,10 @@ void Scheduler::step(std::vector<std::unique_ptr<Seq>>& active) {
       release(i);
     }
   }
-  metrics_.active_sequences = static_cast<int64_t>(active.size());
-  if (active.empty()) return;
+  if (active.empty()) {
+    notify_ended();
+    return;
+  }
 
   batch_.clear();
   int budget = options_.prefill_budget;
@@ -239,7 +253,7 @@ void Scheduler::step(std::vector<std::unique_ptr<Seq>>& active) {
       finish(*active[i], std::move(ev));
       release(i);
     }
-    metrics_.active_sequences = 0;
+    notify_ended();
     return;
   }
   ++metrics_.forward_passes;
@@ -255,7 +269,7 @@ void Scheduler::step(std::vector<std::unique_ptr<Seq>>& active) {
   }
   for (size_t k = done.size(); k-- > 0;) release(done[k]);
   metrics_.record_step(produced);
-  metrics_.active_sequences = static_cast<int64_t>(active.size());
+  notify_ended();
 }
 
 }  // namespace strata::server

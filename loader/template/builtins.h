@@ -35,6 +35,11 @@ bool apply_test(const std::string& name, const Value& input, CallArgs& args);
 
 // The Python operators the interpreter needs ("+", "-", "*", "/", "//", "%", "**").
 Value arithmetic(const std::string& op, const Value& a, const Value& b);
+// Python's printf-style `format % args` (args: a tuple, a mapping for %(name)s, or one value),
+// for the `%` operator on strings and the `format` filter. Throws strata::Error for a bad
+// conversion or the wrong number of arguments.
+std::string percent_format(const std::string& format, const Value& args);
+
 // `a in b`.
 bool contains(const Value& container, const Value& item);
 

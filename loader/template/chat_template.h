@@ -6,12 +6,15 @@
 // lstrip_blocks, loopcontrols, {% generation %}, raise_exception, strftime_now, tojson with
 // ensure_ascii=False): every template in ../shared/templates renders the committed conversations
 // byte for byte like jinja2 (tests/template). Not supported: {% include/extends/import/block %},
-// recursive loops, non-ASCII case mapping in upper/lower/title.
+// recursive loops, non-ASCII case mapping in upper/lower/title, str.format specs. Unlike
+// transformers' ImmutableSandboxedEnvironment, list.append/pop and dict.update work (Kimi K2's
+// template needs them).
 #include <nlohmann/json.hpp>
 
 #include <ctime>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace strata {
 

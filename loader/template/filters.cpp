@@ -231,7 +231,104 @@ Value round_value(const Value& v, CallArgs& a) {
   return Value::number(x / scale);
 }
 
+std::string format_number(char conv, const std::string& flags, int width, int precision, const Value& v) {
+  if (!v.is_number()) fail("%{} format: a real number is required, not {}", conv, v.type_name());
+  std::string spec = "{:";
+  bool left = flags.find('-') != std::string::npos;
+  if (left) spec += '<';
+  if (flags.find('+') != std::string::npos) spec += '+';
+  else if (flags.find(' ') != std::string::npos) spec += ' ';
+  if (flags.find('#') != std::string::npos) spec += '#';
+  if (flags.find('0') != std::string::npos && !left) spec += '0';
+  if (width > 0) spec += std::to_string(width);
+  if (conv == 'd' || conv == 'i' || conv == 'x' || conv == 'X' || conv == 'o') {
+    int64_t i = v.is_float() ? static_cast<int64_t>(v.as_double()) : v.as_int();
+    if (conv == 'x' || conv == 'X' || conv == 'o') spec += conv;
+    else spec += 'd';
+    return fmt::format(fmt::runtime(spec + "}"), i);
+  }
+  spec += "." + std::to_string(precision < 0 ? 6 : precision) + conv;
+  return fmt::format(fmt::runtime(spec + "}"), v.as_double());
+}
+
 }  // namespace
+
+std::string percent_format(const std::string& format, const Value& args) {
+  List positional;
+  const Dict* mapping = nullptr;
+  if (args.is_tuple()) positional = args.as_list();
+  else if (args.is_mapping()) mapping = &args.as_dict();
+  else positional.push_back(args);
+  size_t next = 0;
+  std::string out;
+  for (size_t i = 0; i < format.size(); ++i) {
+    if (format[i] != '%') {
+      out += format[i];
+      continue;
+    }
+    if (++i >= format.size()) fail("incomplete format");
+    const Value* arg = nullptr;
+    if (format[i] == '(') {
+      size_t close = format.find(')', i);
+      if (close == std::string::npos || !mapping) fail("format requires a mapping");
+      arg = mapping->find(std::string_view(format).substr(i + 1, close - i - 1));
+      if (!arg) fail("KeyError: '{}'", format.substr(i + 1, close - i - 1));
+      i = close + 1;
+    }
+    std::string flags;
+    while (i < format.size() && std::string_view("-+ #0").find(format[i]) != std::string_view::npos) flags += format[i++];
+    int width = 0;
+    while (i < format.size() && std::isdigit(static_cast<unsigned char>(format[i])) && width < 10000) {
+      width = width * 10 + (format[i++] - '0');
+    }
+    int precision = -1;
+    if (i < format.size() && format[i] == '.') {
+      precision = 0;
+      ++i;
+      while (i < format.size() && std::isdigit(static_cast<unsigned char>(format[i])) && precision < 1000) {
+        precision = precision * 10 + (format[i++] - '0');
+      }
+    }
+    if (i >= format.size()) fail("incomplete format");
+    char conv = format[i];
+    if (conv == '%') {
+      out += '%';
+      continue;
+    }
+    if (!arg) {
+      if (next >= positional.size()) fail("not enough arguments for format string");
+      arg = &positional[next++];
+    }
+    std::string piece;
+    switch (conv) {
+      case 's': piece = arg->str(); break;
+      case 'r': case 'a': piece = arg->repr(); break;
+      case 'd': case 'i': case 'x': case 'X': case 'o': case 'f': case 'F': case 'e': case 'E': case 'g': case 'G':
+        piece = format_number(conv, flags, width, precision, *arg);
+        width = 0;
+        break;
+      default: fail("unsupported format character '{}'", conv);
+    }
+    if (conv == 's' || conv == 'r' || conv == 'a') {
+      if (precision >= 0) {
+        auto chars = utf8_chars(piece);
+        if (static_cast<size_t>(precision) < chars.size()) {
+          std::string cut;
+          for (size_t k = 0; k < static_cast<size_t>(precision); ++k) cut += chars[k];
+          piece = cut;
+        }
+      }
+      auto len = static_cast<int>(utf8_length(piece));
+      if (width > len) {
+        std::string pad(static_cast<size_t>(width - len), ' ');
+        piece = flags.find('-') != std::string::npos ? piece + pad : pad + piece;
+      }
+    }
+    out += piece;
+  }
+  if (!mapping && next < positional.size()) fail("not all arguments converted during string formatting");
+  return out;
+}
 
 Value apply_filter(const std::string& name, const Value& v, CallArgs& a) {
   if (name == "length" || name == "count") return Value::integer(length_of(v));
@@ -450,6 +547,16 @@ Value apply_filter(const std::string& name, const Value& v, CallArgs& a) {
     return Value::generator(std::move(out));
   }
   if (name == "indent") return filter_indent(v, a);
+  if (name == "format") {
+    // jinja2: format(value, *args, **kwargs) is `value % (args or kwargs)`.
+    if (!a.pos.empty() && !a.kw.empty()) fail("can't handle positional and keyword arguments at the same time");
+    if (!a.kw.empty()) {
+      Dict d;
+      for (auto& [k, x] : a.kw) d.set(k, x);
+      return Value::string(percent_format(v.str(), Value::dict(std::move(d))));
+    }
+    return Value::string(percent_format(v.str(), Value::tuple(a.pos)));
+  }
   if (name == "wordcount") {
     int64_t n = 0;
     bool in_word = false;

@@ -506,6 +506,7 @@ int64_t floor_div(int64_t a, int64_t b) {
 
 Value arithmetic(const std::string& op, const Value& a, const Value& b) {
   if (a.is_undefined()) fail_undefined(a);
+  if (op == "%" && a.is_string()) return a.same_flavor(percent_format(a.as_string(), b));
   if (b.is_undefined()) fail_undefined(b);
   if (a.is_number() && b.is_number()) {
     bool ints = !a.is_float() && !b.is_float();

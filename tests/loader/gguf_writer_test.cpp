@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -301,6 +302,26 @@ TEST(GgufWriter, RewritingGoldenFilesInFileOrderIsByteIdentical) {
     size_t first_diff = 0;
     while (first_diff < ours.size() && ours[first_diff] == theirs[first_diff]) ++first_diff;
     EXPECT_EQ(first_diff, ours.size()) << "files differ from byte " << first_diff;
+  }
+}
+
+// Vocab-only files from llama.cpp end right after the header; ours add the padding to the data
+// section start and are otherwise identical.
+TEST(GgufWriter, RewritingVocabFilesMatchesUpToTrailingPadding) {
+  for (const char* vocab : {"ggml-vocab-gpt-2.gguf", "ggml-vocab-llama-spm.gguf"}) {
+    SCOPED_TRACE(vocab);
+    const GgufFile in = GgufFile::open(std::string(STRATA_SHARED_DIR) + "/vocab/" + vocab);
+    TempFile tmp("strata-vocab");
+    GgufWriter w;
+    for (const std::string& key : in.metadata_keys()) w.add_metadata(key, *in.metadata().find(key));
+    w.begin(tmp.path());
+    w.finish();
+    const std::vector<uint8_t> ours = read_all(tmp.path());
+    ASSERT_EQ(ours.size(), in.data_offset());
+    ASSERT_GE(ours.size(), in.size());
+    EXPECT_EQ(std::memcmp(ours.data(), in.data(), in.size()), 0);
+    EXPECT_TRUE(std::all_of(ours.begin() + static_cast<std::ptrdiff_t>(in.size()), ours.end(),
+                            [](uint8_t b) { return b == 0; }));
   }
 }
 

@@ -128,3 +128,29 @@ TEST(SafetensorsIndex, ReadsShardsAndRejectsPathTricks) {
   EXPECT_THROW(read_safetensors_index((dir / "missing.json").string()), Error);
   fs::remove_all(dir);
 }
+
+TEST(SafetensorsReader, TruncatedAndMutatedFilesFailCleanly) {
+  auto good = make_file(R"({"__metadata__":{"format":"pt"},"w":{"dtype":"F16","shape":[2,4],"data_offsets":[0,16]},)"
+                        R"("b":{"dtype":"F32","shape":[2],"data_offsets":[16,24]}})",
+                        24);
+  ASSERT_NO_THROW(SafetensorsFile::parse(good.data(), good.size(), "good"));
+  // Every truncation either still parses (data past the last tensor dropped) or throws Error.
+  for (size_t n = 0; n < good.size(); ++n) {
+    std::vector<uint8_t> t(good.begin(), good.begin() + static_cast<std::ptrdiff_t>(n));
+    try {
+      auto st = SafetensorsFile::parse(t.data(), t.size(), "t");
+      for (const auto& x : st.tensors()) EXPECT_LE(x.offset + x.nbytes, t.size());
+    } catch (const Error&) {
+    }
+  }
+  std::mt19937 rng(1234);
+  for (int i = 0; i < 3000; ++i) {
+    auto m = good;
+    for (int k = 0; k < 3; ++k) m[rng() % m.size()] = static_cast<uint8_t>(rng());
+    try {
+      auto st = SafetensorsFile::parse(m.data(), m.size(), "m");
+      for (const auto& x : st.tensors()) EXPECT_LE(x.offset + x.nbytes, m.size());
+    } catch (const Error&) {
+    }
+  }
+}

@@ -142,13 +142,25 @@ TEST_F(Api, CompletionsWithStringAndTokenPrompts) {
   EXPECT_EQ(streamed, content_of(text));
 }
 
+TEST_F(Api, IgnoreEosGeneratesExactlyMaxTokens) {
+  const json r = post_ok("/v1/completions", {{"model", "tiny"}, {"prompt", "abc"}, {"max_tokens", 40},
+                                             {"temperature", 0}, {"ignore_eos", true}});
+  EXPECT_EQ(r["usage"]["completion_tokens"], 40);
+  EXPECT_EQ(r["choices"][0]["finish_reason"], "length");
+}
+
 TEST_F(Api, StopStringEndsGenerationBeforeIt) {
   const json free = post_ok("/v1/completions", {{"model", "tiny"}, {"prompt", "abc"}, {"max_tokens", 12},
                                                 {"temperature", 0}});
   const std::string full = content_of(free);
   ASSERT_GE(full.size(), 3u) << "the model produced too little text to cut";
-  // Stop at the text's second half, given as a one-element list and as a plain string.
-  const std::string stop = full.substr(full.size() / 2, 2);
+  // Stop at one whole UTF-8 character from the text's second half, given as a plain string and
+  // in a list.
+  size_t at = full.size() / 2;
+  while (at > 0 && (static_cast<unsigned char>(full[at]) & 0xC0) == 0x80) --at;
+  size_t len = 1;
+  while (at + len < full.size() && (static_cast<unsigned char>(full[at + len]) & 0xC0) == 0x80) ++len;
+  const std::string stop = full.substr(at, len);
   const size_t cut = full.find(stop);
   for (const json& s : {json(stop), json::array({"never-appears", stop})}) {
     const json r = post_ok("/v1/completions", {{"model", "tiny"}, {"prompt", "abc"}, {"max_tokens", 12},

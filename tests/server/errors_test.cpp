@@ -38,6 +38,11 @@ std::string completion_long() {
 const std::vector<BadRequest>& table() {
   static const std::vector<BadRequest> rows = {
       {"malformed_json", "/v1/chat/completions", R"({"model":"tiny","messages":[)", 400, "", ""},
+      {"deeply_nested_json", "/v1/chat/completions", std::string(60000, '['), 400, "", ""},
+      {"invalid_utf8", "/v1/chat/completions",
+       "{\"model\":\"tiny\",\"messages\":[{\"role\":\"user\",\"content\":\"\xff\xfe\"}]}", 400, "", ""},
+      {"nested_deep_object", "/v1/chat/completions", R"({"model":"tiny","messages":)" + std::string(30000, '[') + "}",
+       400, "", ""},
       {"body_not_object", "/v1/chat/completions", R"([1,2,3])", 400, "", ""},
       {"empty_body", "/v1/chat/completions", "", 400, "", ""},
       {"missing_model", "/v1/chat/completions", R"({"messages":[{"role":"user","content":"hi"}]})", 400, "model", ""},

@@ -1,0 +1,64 @@
+// `strata bench` end to end on the demo model: the JSON has every requested test with positive
+// rates, batched decode and the cache sweep appear as asked, the SVG plot is written, and bad
+// requests are one clear error.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <string>
+
+#include "tests/cli/run_command.h"
+
+namespace {
+
+using strata::test::run_command;
+
+TEST(BenchCommand, JsonCoversModesSweepAndBatchedDecode) {
+  const std::string plot = testing::TempDir() + "bench_test_plot.svg";
+  std::filesystem::remove(plot);
+  const auto r = run_command({STRATA_BINARY, "bench", "-p", "16", "-n", "4", "-r", "2", "-t", "1", "--modes",
+                              "mmap,direct", "--cache-sweep", "4M,8M", "--parallel", "3", "--no-probe", "--json",
+                              "--plot", plot});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);  // stdout is the JSON alone
+  std::set<std::string> seen;
+  for (const auto& row : j.at("results")) {
+    const std::string key = row.at("mode").get<std::string>() + "/" + std::to_string(row.at("cache_bytes").get<uint64_t>()) +
+                            "/" + row.at("test").get<std::string>();
+    seen.insert(key);
+    EXPECT_GT(row.at("avg_ts").get<double>(), 0.0) << key;
+    EXPECT_EQ(row.at("samples_ts").size(), 2u) << key;
+    if (row.at("test") == "pp16") {
+      EXPECT_GT(row.at("ttft_ms").get<double>(), 0.0) << key;
+    }
+  }
+  // mmap once, direct once per cache size; each with pp16, tg4 and tg4x3.
+  EXPECT_EQ(seen.size(), 9u);
+  EXPECT_TRUE(std::any_of(seen.begin(), seen.end(), [](const std::string& k) {
+    return k.rfind("mmap/", 0) == 0 && k.find("/tg4x3") != std::string::npos;
+  }));
+  EXPECT_TRUE(seen.count("direct/4194304/pp16"));
+  EXPECT_TRUE(seen.count("direct/8388608/tg4x3"));
+  std::ifstream svg(plot);
+  std::stringstream text;
+  text << svg.rdbuf();
+  EXPECT_NE(text.str().find("<svg"), std::string::npos);
+  EXPECT_NE(text.str().find("direct tg4"), std::string::npos);
+}
+
+TEST(BenchCommand, BadRequestsAreOneLineErrors) {
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"-p", "0", "-n", "0"}, {"--parallel", "0"}, {"-r", "0"}, {"--modes", "tape"}}) {
+    std::vector<std::string> argv{STRATA_BINARY, "bench", "--no-probe"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    const auto r = run_command(argv);
+    EXPECT_NE(r.exit_code, 0) << args[0];
+    EXPECT_NE(r.err.find("error"), std::string::npos) << r.err;
+  }
+}
+
+}  // namespace
