@@ -53,7 +53,7 @@ def model_id(port):
 
 def one_request(port, model, prompt, max_tokens, out):
     body = json.dumps({"model": model, "prompt": prompt, "max_tokens": max_tokens, "temperature": 0,
-                       "ignore_eos": True, "stream": True, "stream_options": {"include_usage": True}})
+                       "ignore_eos": True, "logprobs": 0, "stream": True, "stream_options": {"include_usage": True}})
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
     t0 = time.perf_counter()
     c.request("POST", "/v1/completions", body, {"Content-Type": "application/json"})
@@ -74,8 +74,11 @@ def one_request(port, model, prompt, max_tokens, out):
         chunk = json.loads(data)
         if chunk.get("usage"):
             tokens = chunk["usage"]["completion_tokens"]
-        elif chunk["choices"] and chunk["choices"][0]["text"]:
-            times.append(time.perf_counter())
+        elif chunk["choices"] and chunk["choices"][0]["logprobs"]:
+            # logprobs: 0 makes every step's chunk carry its tokens, even tokens with no text
+            # (random models emit many), so chunk times are token times.
+            now = time.perf_counter()
+            times.extend([now] * len(chunk["choices"][0]["logprobs"]["tokens"]))
     c.close()
     out.append({"ttft": times[0] - t0 if times else None,
                 "itl": [b - a for a, b in zip(times, times[1:])],

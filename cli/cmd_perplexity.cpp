@@ -14,6 +14,7 @@
 
 #include "cli/command.h"
 #include "common/error.h"
+#include "common/read_file.h"
 #include "engine/engine.h"
 #include "engine/model_path.h"
 #include "engine/perplexity.h"
@@ -35,16 +36,8 @@ struct PerplexityArgs {
   bool json = false;
 };
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("cannot open '{}'", path);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 std::vector<std::vector<int32_t>> read_windows_file(const std::string& path) {
-  std::istringstream lines(read_file(path));
+  std::istringstream lines(read_whole_file(path));
   std::vector<std::vector<int32_t>> windows;
   std::string line;
   int line_no = 0;
@@ -78,7 +71,7 @@ int run_perplexity(const PerplexityArgs& a) {
     const int window = a.window > 0 ? a.window : std::min(512, std::max(2, model->hparams().n_ctx_train));
     if (window < 2) fail("--window must be at least 2");
     auto tokenizer = Tokenizer::for_model(*model);
-    const std::vector<int32_t> ids = tokenizer->encode(read_file(a.text_file), /*add_special=*/false,
+    const std::vector<int32_t> ids = tokenizer->encode(read_whole_file(a.text_file), /*add_special=*/false,
                                                        /*parse_special=*/false);
     for (size_t start = 0; start + static_cast<size_t>(window) <= ids.size(); start += static_cast<size_t>(window)) {
       windows.emplace_back(ids.begin() + static_cast<std::ptrdiff_t>(start),

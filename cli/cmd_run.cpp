@@ -16,6 +16,7 @@
 
 #include "cli/command.h"
 #include "common/error.h"
+#include "common/read_file.h"
 #include "engine/engine.h"
 #include "engine/model_path.h"
 #include "engine/sampler.h"
@@ -57,14 +58,6 @@ struct Timing {
 
 double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("cannot open prompt file '{}'", path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 // One sequence (slot 0) generating text; the KV cache keeps the conversation so far.
@@ -177,7 +170,7 @@ int run_run(RunArgs a) {
   }
   if (a.ctx < 1) fail("--ctx must be at least 1");
   a.sampling.seed = a.seed >= 0 ? static_cast<uint64_t>(a.seed) : std::random_device{}();
-  const std::string prompt = a.file.empty() ? a.prompt : read_file(a.file);
+  const std::string prompt = a.file.empty() ? a.prompt : read_whole_file(a.file);
   const TensorType kv_type = parse_kv_type(a.kv_type);
   Sampler validate(a.sampling, 1);  // bad sampling flags fail before the model loads
 

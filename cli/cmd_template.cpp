@@ -12,6 +12,7 @@
 
 #include "cli/command.h"
 #include "common/error.h"
+#include "common/read_file.h"
 #include "loader/template/chat_template.h"
 #include "loader/tokenizer/tokenizer.h"
 
@@ -27,15 +28,6 @@ struct TemplateArgs {
   std::vector<std::string> vars;
   bool no_generation_prompt = false;
 };
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("{}: cannot open", path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) fail("{}: read error", path);
-  return ss.str();
-}
 
 nlohmann::ordered_json parse_json(const std::string& text, const std::string& what) {
   try {
@@ -64,13 +56,13 @@ int run_template(const TemplateArgs& a) {
     if (auto bos = tok->bos()) variables["bos_token"] = std::string(tok->piece(*bos));
     if (auto eos = tok->eos()) variables["eos_token"] = std::string(tok->piece(*eos));
   } else {
-    source = read_file(a.template_file);
+    source = read_whole_file(a.template_file);
     name = a.template_file;
   }
   if (!a.bos_token.empty()) variables["bos_token"] = a.bos_token;
   if (!a.eos_token.empty()) variables["eos_token"] = a.eos_token;
 
-  nlohmann::ordered_json input = parse_json(read_file(a.messages_file), a.messages_file);
+  nlohmann::ordered_json input = parse_json(read_whole_file(a.messages_file), a.messages_file);
   nlohmann::ordered_json messages;
   if (input.is_array()) {
     messages = std::move(input);

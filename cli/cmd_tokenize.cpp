@@ -8,6 +8,7 @@
 
 #include "cli/command.h"
 #include "common/error.h"
+#include "common/read_file.h"
 #include "loader/model.h"
 #include "loader/tokenizer/tokenizer.h"
 
@@ -39,15 +40,6 @@ std::string printable(std::string_view s) {
   return out;
 }
 
-std::string read_text_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("{}: cannot open", path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) fail("{}: read error", path);
-  return ss.str();
-}
-
 int run_tokenize(const TokenizeArgs& a) {
   std::unique_ptr<Tokenizer> tok;
   if (!a.model.empty()) {
@@ -55,7 +47,7 @@ int run_tokenize(const TokenizeArgs& a) {
   } else {
     tok = Tokenizer::from_path(a.vocab);
   }
-  const std::string text = a.file.empty() ? a.text : read_text_file(a.file);
+  const std::string text = a.file.empty() ? a.text : read_whole_file(a.file);
   const bool special = !a.no_special;
   const std::vector<int32_t> ids = tok->encode(text, special, special);
   if (a.ids_only) {

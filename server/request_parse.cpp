@@ -154,8 +154,12 @@ std::vector<int32_t> tokenize(const Tokenizer& tok, const std::string& text, boo
 }  // namespace
 
 json parse_body(const std::string& body) {
-  json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) bad("", "the request body is not valid JSON");
+  json j;
+  try {
+    j = json::parse(body);
+  } catch (const json::exception& e) {
+    bad("", fmt::format("the request body is not valid JSON: {}", e.what()));
+  }
   if (!j.is_object()) bad("", "the request body must be a JSON object");
   return j;
 }

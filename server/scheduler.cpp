@@ -243,9 +243,9 @@ void Scheduler::step(std::vector<std::unique_ptr<Seq>>& active) {
   }
   try {
     engine_.decode(batch_);
-  } catch (const Error& e) {
-    // The engine rejected the whole pass and changed no sequence: fail everyone in it rather than
-    // retrying a batch that may fail again.
+  } catch (const std::exception& e) {
+    // The engine rejected the whole pass (or ran out of memory): fail everyone in it rather than
+    // retrying a batch that may fail again, and keep serving.
     spdlog::error("forward pass failed: {}", e.what());
     for (size_t i = active.size(); i-- > 0;) {
       GenerationEvent ev;

@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <fstream>
+#include <sstream>
 #include <cstring>
 #include <stdexcept>
 
@@ -107,6 +109,17 @@ CommandResult run_command(const std::vector<std::string>& argv, const std::strin
   if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
   else if (WIFSIGNALED(status)) result.exit_code = 128 + WTERMSIG(status);
   return result;
+}
+
+CommandResult run_strata(const std::string& args) {
+  return run_command({"/bin/sh", "-c", std::string(STRATA_BINARY) + " " + args + " </dev/null"});
+}
+
+std::string file_content(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
 }
 
 }  // namespace strata::test

@@ -19,4 +19,11 @@ struct CommandResult {
 CommandResult run_command(const std::vector<std::string>& argv, const std::string& stdin_text = "",
                           const std::vector<std::string>& extra_env = {});
 
+// Runs the `strata` binary under test (STRATA_BINARY) with `args` in shell syntax (quoting,
+// redirections allowed), standard input from /dev/null.
+CommandResult run_strata(const std::string& args);
+
+// The whole content of a file, or "" if it cannot be read (tests compare it with expectations).
+std::string file_content(const std::string& path);
+
 }  // namespace strata::test

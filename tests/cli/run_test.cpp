@@ -1,7 +1,6 @@
 // `strata run` end to end on the golden models: streaming output, determinism, limits, the stats
 // line, and one clear error line for every kind of bad input.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -10,35 +9,13 @@
 #include <sstream>
 #include <string>
 
+#include "tests/cli/run_command.h"
+
 namespace {
 
-struct Result {
-  int code = -1;
-  std::string out, err;
-};
+using strata::test::file_content;
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// Runs the strata binary with `args` (shell syntax) and stdin from /dev/null.
-Result strata(const std::string& args) {
-  const std::string err_path = testing::TempDir() + "run_test_stderr.txt";
-  const std::string cmd = std::string(STRATA_BINARY) + " " + args + " </dev/null 2>" + err_path;
-  Result r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.err = slurp(err_path);
-  return r;
-}
+strata::test::CommandResult strata(const std::string& args) { return strata::test::run_strata(args); }
 
 // A minimal valid GGUF v3 file of architecture `arch` with one small F32 tensor.
 std::string write_gguf_with_arch(const std::string& arch) {
@@ -72,8 +49,8 @@ const std::string kModel = std::string(STRATA_SHARED_DIR) + "/golden/qwen3moe-f3
 
 // Exit code 1 and exactly one error line, the last one on stderr (informational log lines about
 // the expert store may come before it).
-void expect_one_line_error(const Result& r, const std::string& needle) {
-  EXPECT_EQ(r.code, 1) << r.err;
+void expect_one_line_error(const strata::test::CommandResult& r, const std::string& needle) {
+  EXPECT_EQ(r.exit_code, 1) << r.err;
   ASSERT_FALSE(r.err.empty());
   ASSERT_EQ(r.err.back(), '\n') << r.err;
   const size_t start = r.err.rfind('\n', r.err.size() - 2);
@@ -87,11 +64,11 @@ void expect_one_line_error(const Result& r, const std::string& needle) {
 
 TEST(RunCommand, GreedyIsDeterministicAndShorterRunsArePrefixes) {
   const auto a = strata("run -m " + kModel + " -p 'The quick brown fox' --temp 0 -n 24");
-  ASSERT_EQ(a.code, 0) << a.err;
+  ASSERT_EQ(a.exit_code, 0) << a.err;
   const auto b = strata("run -m " + kModel + " -p 'The quick brown fox' --temp 0 -n 24");
   EXPECT_EQ(a.out, b.out);
   const auto c = strata("run -m " + kModel + " -p 'The quick brown fox' --temp 0 -n 8 --kv-type f32");
-  ASSERT_EQ(c.code, 0) << c.err;
+  ASSERT_EQ(c.exit_code, 0) << c.err;
   EXPECT_FALSE(c.out.empty());
   EXPECT_LT(c.out.size(), a.out.size());
   EXPECT_EQ(a.out.substr(0, c.out.size()), c.out);
@@ -99,7 +76,7 @@ TEST(RunCommand, GreedyIsDeterministicAndShorterRunsArePrefixes) {
 
 TEST(RunCommand, ReportsSpeedIsaAndExpertModeOnStderr) {
   const auto r = strata("run -m " + kModel + " -p hello -n 4 --seed 7");
-  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("generation: 4 tokens"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("tok/s"), std::string::npos);
   EXPECT_NE(r.err.find("isa: "), std::string::npos);
@@ -111,23 +88,23 @@ TEST(RunCommand, SameSeedSameTextAndPromptFromFile) {
   std::ofstream(prompt) << "Once upon a time";
   const auto a = strata("run -m " + kModel + " -f " + prompt + " -n 16 --seed 123 --temp 1.2 --top-k 0");
   const auto b = strata("run -m " + kModel + " -p 'Once upon a time' -n 16 --seed 123 --temp 1.2 --top-k 0");
-  ASSERT_EQ(a.code, 0) << a.err;
+  ASSERT_EQ(a.exit_code, 0) << a.err;
   EXPECT_EQ(a.out, b.out);
 }
 
 TEST(RunCommand, StopStringEndsTheOutputBeforeIt) {
   const auto full = strata("run -m " + kModel + " -p 'abc' --temp 0 -n 24");
-  ASSERT_EQ(full.code, 0);
+  ASSERT_EQ(full.exit_code, 0);
   ASSERT_GE(full.out.size(), 6u);
   const std::string stop = full.out.substr(3, 2);
   const auto cut = strata("run -m " + kModel + " -p 'abc' --temp 0 -n 24 --stop '" + stop + "'");
-  ASSERT_EQ(cut.code, 0) << cut.err;
+  ASSERT_EQ(cut.exit_code, 0) << cut.err;
   EXPECT_EQ(cut.out, full.out.substr(0, full.out.find(stop)));
 }
 
 TEST(RunCommand, ChatAppliesATemplateAndGenerates) {
   const auto r = strata("run -m " + kModel + " --chat -p 'Hi there' -n 6 --temp 0");
-  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("generation: "), std::string::npos);
 }
 
@@ -137,10 +114,10 @@ TEST(RunCommand, EveryExpertModeGeneratesTheSameGreedyText) {
   const std::string model = std::string(STRATA_SHARED_DIR) + "/golden/qwen3moe-q8_0/model.gguf";
   const std::string base = "run -m " + model + " -p 'The quick brown fox' --temp 0 -n 24 ";
   const auto ref = strata(base + "--expert-mode mmap");
-  ASSERT_EQ(ref.code, 0) << ref.err;
+  ASSERT_EQ(ref.exit_code, 0) << ref.err;
   for (const std::string mode : {"slots", "direct"}) {
     const auto r = strata(base + "--expert-mode " + mode + " --expert-cache 1M");
-    ASSERT_EQ(r.code, 0) << r.err;
+    ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(r.out, ref.out) << mode;
     EXPECT_NE(r.err.find("experts: " + mode), std::string::npos) << r.err;
   }
@@ -153,10 +130,10 @@ TEST(RunCommand, BadInputIsOneClearLine) {
   expect_one_line_error(strata("run -m " + kModel + " -p hi --top-p 2"), "top-p");
   expect_one_line_error(strata("run -m " + kModel + " -p hi --kv-type q8_0"), "KV cache type");
   expect_one_line_error(strata("run -m " + kModel), "no prompt");
-  expect_one_line_error(strata("run -m " + kModel + " -f /nonexistent/prompt.txt"), "prompt file");
+  expect_one_line_error(strata("run -m " + kModel + " -f /nonexistent/prompt.txt"), "/nonexistent/prompt.txt");
   expect_one_line_error(strata("run -m " + write_gguf_with_arch("mamba") + " -p hi"), "unsupported architecture");
   const auto flag = strata("run -m " + kModel + " -p hi --ctx abc");
-  EXPECT_NE(flag.code, 0);
+  EXPECT_NE(flag.exit_code, 0);
 }
 
 }  // namespace

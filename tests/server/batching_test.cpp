@@ -79,6 +79,47 @@ TEST(Batching, SixteenConcurrentStreamsMatchTheirSoloRuns) {
   EXPECT_EQ(server.metrics().active_sequences.load(), 0);
 }
 
+TEST(Batching, ChunkedPrefillGivesTheSameOutput) {
+  // 7 prompt tokens per pass: the ~60-token prompts are prefilled over many steps while the other
+  // sequences already decode; the greedy result must not change.
+  TestServer whole({.parallel = 3, .ctx = 256});
+  TestServer chunked({.parallel = 3, .ctx = 256, .prefill_budget = 7});
+  std::vector<std::string> expect(3), got(3);
+  for (int i = 0; i < 3; ++i) {
+    json body = greedy_request(i, false);
+    body["messages"][0]["content"] = std::string("A somewhat longer prompt so that chunking matters, number ") +
+                                     std::to_string(i) + ". " + std::string(static_cast<size_t>(10 * i), 'x');
+    auto r = whole.post("/v1/chat/completions", body.dump());
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+    expect[i] = content_of(json::parse(r->body));
+    body["stream"] = true;
+    std::thread([&, i, body] {
+      auto c = chunked.post("/v1/chat/completions", body.dump());
+      if (c && c->status == 200) got[i] = stream_text(c->body);
+    }).join();
+  }
+  // Now all three at once through the chunking server.
+  std::vector<std::string> together(3);
+  std::vector<std::thread> ts;
+  for (int i = 0; i < 3; ++i) {
+    json body = greedy_request(i, true);
+    body["messages"][0]["content"] = std::string("A somewhat longer prompt so that chunking matters, number ") +
+                                     std::to_string(i) + ". " + std::string(static_cast<size_t>(10 * i), 'x');
+    ts.emplace_back([&, i, body] {
+      auto c = chunked.post("/v1/chat/completions", body.dump());
+      if (c && c->status == 200) together[i] = stream_text(c->body);
+    });
+  }
+  for (auto& t : ts) t.join();
+  for (int i = 0; i < 3; ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_FALSE(expect[i].empty());
+    EXPECT_EQ(got[i], expect[i]);
+    EXPECT_EQ(together[i], expect[i]);
+  }
+}
+
 // Waits (bounded) for `pred`; returns whether it became true.
 template <class F>
 bool eventually(F pred) {

@@ -43,6 +43,7 @@ TestServer::TestServer(const FixtureOptions& o) {
   so.api_key = o.api_key;
   so.max_queue = o.queue;
   so.max_body_bytes = o.max_body;
+  so.prefill_budget = o.prefill_budget;
   server_ = std::make_unique<Server>(*engine_, *tok_, *tmpl_, nullptr, so);
   port_ = server_->start();
 }

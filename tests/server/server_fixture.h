@@ -26,6 +26,7 @@ struct FixtureOptions {
   int queue = 64;
   std::string api_key;
   size_t max_body = 64 * 1024;
+  int prefill_budget = 512;
 };
 
 class TestServer {
