@@ -8,7 +8,7 @@ packages=(
   liburing-dev libhwloc-dev libnuma-dev libdnnl-dev
   nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  nodejs npm python3 python3-jinja2 python3-numpy
+  nodejs python3 python3-jinja2 python3-numpy
 )
 
 missing=()
@@ -16,6 +16,9 @@ for p in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
   [[ "$status" == "install ok installed" ]] || missing+=("$p")
 done
+# Debian ships npm as its own package; other nodejs builds (e.g. NodeSource's) bundle it, and
+# asking apt for Debian's npm next to those would conflict.
+if ! command -v npm >/dev/null; then missing+=(npm); fi
 
 if ((${#missing[@]} == 0)); then
   echo "setup: all ${#packages[@]} packages present"
