@@ -20,8 +20,20 @@ done
 # asking apt for Debian's npm next to those would conflict.
 if ! command -v npm >/dev/null; then missing+=(npm); fi
 
+install_npm_test_client() {
+  # The server tests drive strata with the official `openai` npm client (versions pinned by
+  # package-lock.json); npm ci runs again only when the lock file is newer than the installed tree.
+  local dir
+  dir="$(dirname "$0")/../tests/server/npm"
+  if [[ ! -d "$dir/node_modules/openai" || "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]]; then
+    echo "setup: installing the openai npm client for the server tests"
+    npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
+  fi
+}
+
 if ((${#missing[@]} == 0)); then
   echo "setup: all ${#packages[@]} packages present"
+  install_npm_test_client
   exit 0
 fi
 
@@ -31,3 +43,4 @@ if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+install_npm_test_client
