@@ -48,6 +48,7 @@ TEST(BenchCommand, JsonCoversModesSweepAndBatchedDecode) {
   text << svg.rdbuf();
   EXPECT_NE(text.str().find("<svg"), std::string::npos);
   EXPECT_NE(text.str().find("direct tg4"), std::string::npos);
+  std::filesystem::remove(plot);
 }
 
 TEST(BenchCommand, BadRequestsAreOneLineErrors) {

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -27,7 +28,16 @@ std::string config_path(const std::string& preset) {
   return std::string(STRATA_SOURCE_DIR) + "/configs/" + preset + ".json";
 }
 
-std::string write(const std::string& preset, const std::string& type, SynthFormat format) {
+// A generated model file (or HF directory), deleted when the test is done with it.
+struct TempModel {
+  explicit TempModel(std::string p) : path(std::move(p)) {}
+  std::string path;
+  TempModel(const TempModel&) = delete;
+  TempModel& operator=(const TempModel&) = delete;
+  ~TempModel() { fs::remove_all(path); }
+};
+
+std::unique_ptr<TempModel> write(const std::string& preset, const std::string& type, SynthFormat format) {
   const SynthConfig cfg = load_preset(config_path(preset));
   const SynthPlan plan = plan_model(cfg, type, "", 2);
   SynthWriteOptions o;
@@ -39,7 +49,7 @@ std::string write(const std::string& preset, const std::string& type, SynthForma
   o.threads = 1;
   if (format == SynthFormat::Safetensors) fs::remove_all(o.out);
   write_model(plan, o);
-  return o.out;
+  return std::make_unique<TempModel>(o.out);
 }
 
 std::vector<int32_t> some_tokens(int n_vocab, int n) {
@@ -96,11 +106,11 @@ TEST_P(SynthModels, GgufAndSafetensorsGiveTheSameLogits) {
   if (arch == "llama-tiny" || arch == "mixtral-tiny") {
     GTEST_SKIP() << "make-model writes Llama Q/K rows in GGUF order into safetensors (see comment)";
   }
-  const std::string gguf = write(GetParam(), "f32", SynthFormat::Gguf);
-  const std::string hf = write(GetParam(), "f32", SynthFormat::Safetensors);
+  const auto gguf = write(GetParam(), "f32", SynthFormat::Gguf);
+  const auto hf = write(GetParam(), "f32", SynthFormat::Safetensors);
   const auto ids = some_tokens(512, 12);
-  const auto a = all_logits(gguf, ids, false);
-  const auto b = all_logits(hf, ids, false);
+  const auto a = all_logits(gguf->path, ids, false);
+  const auto b = all_logits(hf->path, ids, false);
   const double scale = max_abs(a);
   ASSERT_GT(scale, 0.0);
   ASSERT_TRUE(std::isfinite(scale));
@@ -108,10 +118,10 @@ TEST_P(SynthModels, GgufAndSafetensorsGiveTheSameLogits) {
 }
 
 TEST_P(SynthModels, QuantizedModelBatchedEqualsOneByOne) {
-  const std::string path = write(GetParam(), "q4_k_m", SynthFormat::Gguf);
+  const auto path = write(GetParam(), "q4_k_m", SynthFormat::Gguf);
   const auto ids = some_tokens(512, 10);
-  const auto batched = all_logits(path, ids, false);
-  const auto single = all_logits(path, ids, true);
+  const auto batched = all_logits(path->path, ids, false);
+  const auto single = all_logits(path->path, ids, true);
   const double scale = max_abs(batched);
   ASSERT_TRUE(std::isfinite(scale));
   EXPECT_LE(max_diff(batched, single), 1e-4 * scale);

@@ -4,15 +4,25 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <mutex>
 
 #include "loader/synth_model.h"
 
 namespace strata::server::testing {
 
+// Each CTest case is its own process, so each writes its own model; it is deleted at exit.
+struct RemovedAtExit {
+  std::string path;
+  ~RemovedAtExit() {
+    if (!path.empty()) std::remove(path.c_str());
+  }
+};
+
 const std::string& tiny_model_path() {
   static std::once_flag once;
-  static std::string path;
+  static RemovedAtExit file;
+  static std::string& path = file.path;
   std::call_once(once, [] {
     const SynthConfig cfg = load_preset(std::string(STRATA_SOURCE_DIR) + "/configs/qwen3moe-tiny.json");
     const SynthPlan plan = plan_model(cfg, "", "", std::nullopt);
