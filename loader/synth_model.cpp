@@ -529,7 +529,17 @@ struct OutTensor {
   int64_t row_begin;         // rows [row_begin, row_end) of src
   int64_t row_end;
   std::vector<int64_t> shape_rowmajor;
+  // > 0: a Q/K projection of a normal-order-RoPE (llama) model written to HF layout. llama.cpp's
+  // converter interleaves each head's rows (HF row j*hd/2+i becomes GGUF row 2i+j) so that
+  // normal-order RoPE on GGUF equals HF's rotate-half RoPE; HF files hold the rows un-interleaved.
+  int64_t rope_head_dim = 0;
 };
+
+// Source (GGUF) row of HF row `hf_row` for a projection whose heads are `head_dim` rows each.
+int64_t gguf_row_of_hf_row(int64_t hf_row, int64_t head_dim) {
+  const int64_t head = hf_row / head_dim, within = hf_row % head_dim, half = head_dim / 2;
+  return head * head_dim + 2 * (within % half) + within / half;
+}
 
 std::vector<OutTensor> output_tensors(const SynthPlan& plan, SynthFormat format) {
   std::vector<OutTensor> out;
@@ -549,7 +559,11 @@ std::vector<OutTensor> output_tensors(const SynthPlan& plan, SynthFormat format)
         continue;
       }
       std::vector<int64_t> shape(t.ne.rbegin(), t.ne.rend());
-      out.push_back({gguf_to_hf_name(plan.arch, t.name), &t, 0, t.rows(), shape});
+      OutTensor o{gguf_to_hf_name(plan.arch, t.name), &t, 0, t.rows(), shape};
+      if (plan.arch == Arch::Llama && (t.role == TensorRole::Wq || t.role == TensorRole::Wk)) {
+        o.rope_head_dim = plan.hp.head_dim;
+      }
+      out.push_back(std::move(o));
     } else {
       out.push_back({t.name, &t, 0, t.rows(), {}});
     }
@@ -602,6 +616,18 @@ void stream_tensors(Writer& w, const std::vector<OutTensor>& tensors, const Synt
     const PlannedTensor& t = *o.src;
     const uint64_t rb = static_cast<uint64_t>(row_bytes(t.type, t.ne[0]));
     const int64_t rows_per_chunk = static_cast<int64_t>(std::max<uint64_t>(1, kChunkBytes / rb));
+    if (o.rope_head_dim > 0) {
+      // Row by row in HF order (attention projections are small).
+      buf.resize(rb);
+      for (int64_t r = o.row_begin; r < o.row_end; ++r) {
+        const int64_t src = gguf_row_of_hf_row(r, o.rope_head_dim);
+        produce_rows(t, src, src + 1, opts.seed, buf.data(), 1);
+        w.write_tensor_data(o.name, buf.data(), rb);
+        done += rb;
+      }
+      if (opts.progress) opts.progress(done, total);
+      continue;
+    }
     for (int64_t r = o.row_begin; r < o.row_end; r += rows_per_chunk) {
       const int64_t r1 = std::min(o.row_end, r + rows_per_chunk);
       const uint64_t bytes = static_cast<uint64_t>(r1 - r) * rb;

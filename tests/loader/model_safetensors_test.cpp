@@ -75,7 +75,19 @@ void expect_same_model(const Model& a, const Model& b) {
     ASSERT_NE(u, nullptr) << t.name;
     EXPECT_EQ(t.ne, u->ne) << t.name;
     ASSERT_EQ(t.nbytes, u->nbytes) << t.name;
-    EXPECT_EQ(std::memcmp(t.data, u->data, t.nbytes), 0) << t.name;
+    const bool rope_interleaved = a.arch() == Arch::Llama && (t.name.find(".attn_q.") != std::string::npos ||
+                                                              t.name.find(".attn_k.") != std::string::npos);
+    if (!rope_interleaved) {
+      EXPECT_EQ(std::memcmp(t.data, u->data, t.nbytes), 0) << t.name;
+      continue;
+    }
+    // Llama Q/K: llama.cpp's converter interleaves each head's two halves (HF row j*hd/2+i is
+    // GGUF row 2i+j) for normal-order RoPE; HF files keep them un-interleaved.
+    const int64_t hd = x.head_dim, row = static_cast<int64_t>(t.nbytes) / t.rows();
+    for (int64_t h = 0; h < t.rows(); ++h) {
+      const int64_t within = h % hd, g = h - within + 2 * (within % (hd / 2)) + within / (hd / 2);
+      ASSERT_EQ(std::memcmp(u->data + h * row, t.data + g * row, static_cast<size_t>(row)), 0) << t.name << " row " << h;
+    }
   }
   // Experts: per-expert HF tensors hold exactly the stacked GGUF slices.
   for (int l = 0; l < x.n_layer; ++l) {
