@@ -10,11 +10,13 @@ jobs=${STRATA_JOBS:-$(nproc)}
 launcher=()
 if command -v ccache >/dev/null; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
 
-echo "== release build + tests"
+step() { echo "== $* (at ${SECONDS}s)"; }
+
+step "release build + tests"
 scripts/build.sh
 ctest --test-dir build --output-on-failure -j "$jobs"
 
-echo "== ASan + UBSan build + unit tests"
+step "ASan + UBSan build + unit tests"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTRATA_SANITIZE=ON \
   -DSTRATA_BUILD_BENCH=OFF "${launcher[@]}" >/dev/null
 cmake --build build-asan -j "$jobs"
@@ -22,7 +24,7 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-asan --output-on-failure -j "$jobs" -LE slow
 
 if [[ -d tests/fuzz ]] && ls tests/fuzz/*_fuzz.cpp >/dev/null 2>&1; then
-  echo "== libFuzzer targets (brief runs)"
+  step "libFuzzer targets (brief runs)"
   CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DSTRATA_FUZZ=ON -DSTRATA_BUILD_BENCH=OFF "${launcher[@]}" >/dev/null
   cmake --build build-fuzz -j "$jobs" --target strata_fuzzers
@@ -34,4 +36,4 @@ if [[ -d tests/fuzz ]] && ls tests/fuzz/*_fuzz.cpp >/dev/null 2>&1; then
       "build-fuzz/corpus-$name" "$corpus" 2>&1 | tail -n 3
   done
 fi
-echo "== all tests passed"
+echo "== all tests passed in ${SECONDS}s"
