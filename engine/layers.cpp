@@ -344,25 +344,32 @@ void run_experts(ForwardContext& ctx, const std::vector<ExpertWeights>& weights)
   });
 }
 
+// Normalises the layer's FFN input into ws.xn and routes every token: ws.sel / ws.sel_w receive
+// each token's n_expert_used experts and their weights. Shared by the MoE block and prefetch, so
+// the prediction is exactly the routing the layer will do.
+void route_tokens(ForwardContext& ctx, int layer) {
+  const Hparams& hp = ctx.hp;
+  const LayerTensors& L = ctx.model.layer(layer);
+  Workspace& ws = ctx.ws;
+  const int k = hp.n_expert_used;
+  norm_rows(ctx, L.ffn_norm, ws.xn.ptr());
+  float* probs = ws.router.ptr();
+  ctx.matmul(weight_of(*L.router), ws.xn.ptr(), ctx.n_tokens, probs);
+  for (int64_t t = 0; t < ctx.n_tokens; ++t) {
+    route_token(hp, probs + t * hp.n_expert, f32(L.router_bias), ws.sel.data() + t * k, ws.sel_w.ptr() + t * k);
+  }
+}
+
 }  // namespace
 
 int prefetch_experts(ForwardContext& ctx, int layer) {
   const Hparams& hp = ctx.hp;
-  const LayerTensors& L = ctx.model.layer(layer);
   Workspace& ws = ctx.ws;
-  const int64_t T = ctx.n_tokens;
   const int k = hp.n_expert_used;
-  float* xn = ws.xn.ptr();
-  norm_rows(ctx, L.ffn_norm, xn);
-  float* probs = ws.router.ptr();
-  ctx.matmul(weight_of(*L.router), xn, T, probs);
-  int32_t* sel = ws.sel.data();
-  float* sel_w = ws.sel_w.ptr();
+  route_tokens(ctx, layer);
+  const int32_t* sel = ws.sel.data();
   std::fill(ws.expert_count.begin(), ws.expert_count.end(), 0);
-  for (int64_t t = 0; t < T; ++t) {
-    route_token(hp, probs + t * hp.n_expert, f32(L.router_bias), sel + t * k, sel_w + t * k);
-    for (int s = 0; s < k; ++s) ws.expert_count[static_cast<size_t>(sel[t * k + s])] = 1;
-  }
+  for (int64_t t = 0; t < ctx.n_tokens * k; ++t) ws.expert_count[static_cast<size_t>(sel[t])] = 1;
   ws.used_experts.clear();
   for (int e = 0; e < hp.n_expert; ++e) {
     if (ws.expert_count[static_cast<size_t>(e)] != 0) ws.used_experts.push_back(e);
@@ -380,17 +387,10 @@ void moe_ffn_block(ForwardContext& ctx, int layer) {
   const int64_t n_embd = hp.n_embd;
   const int64_t n_ff = hp.n_ff_exp;
 
+  route_tokens(ctx, layer);
   float* xn = ws.xn.ptr();
-  norm_rows(ctx, L.ffn_norm, xn);
-
-  // Route.
-  float* probs = ws.router.ptr();
-  ctx.matmul(weight_of(*L.router), xn, T, probs);
   int32_t* sel = ws.sel.data();
   float* sel_w = ws.sel_w.ptr();
-  for (int64_t t = 0; t < T; ++t) {
-    route_token(hp, probs + t * hp.n_expert, f32(L.router_bias), sel + t * k, sel_w + t * k);
-  }
 
   // Group the (token, slot) pairs by expert so each expert's weights are streamed once.
   std::fill(ws.expert_count.begin(), ws.expert_count.end(), 0);
