@@ -13,28 +13,16 @@
 #include "common/error.h"
 #include "loader/gguf.h"
 #include "loader/gguf_writer.h"
+#include "tests/loader/test_support.h"
 
 namespace strata {
+
 namespace {
 
 constexpr uint64_t kHuge = uint64_t{1} << 63;
 constexpr const char* kName = "hostile.gguf";
 
-struct Bytes {
-  std::vector<uint8_t> b;
-  template <typename T>
-  Bytes& put(T v) {
-    uint8_t raw[sizeof(T)];
-    std::memcpy(raw, &v, sizeof(T));
-    b.insert(b.end(), raw, raw + sizeof(T));
-    return *this;
-  }
-  Bytes& str(std::string_view s) {
-    put<uint64_t>(s.size());
-    b.insert(b.end(), s.begin(), s.end());
-    return *this;
-  }
-};
+using Bytes = strata::test::ByteWriter;
 
 struct RawTensor {
   std::string name;

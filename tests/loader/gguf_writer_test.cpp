@@ -17,8 +17,10 @@
 #include "common/error.h"
 #include "loader/gguf.h"
 #include "loader/gguf_writer.h"
+#include "tests/loader/test_support.h"
 
 namespace strata {
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -44,26 +46,7 @@ std::vector<uint8_t> read_all(const std::string& path) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-// Little-endian byte builder for expected output.
-struct Bytes {
-  std::vector<uint8_t> b;
-  template <typename T>
-  Bytes& put(T v) {
-    uint8_t raw[sizeof(T)];
-    std::memcpy(raw, &v, sizeof(T));
-    b.insert(b.end(), raw, raw + sizeof(T));
-    return *this;
-  }
-  Bytes& str(std::string_view s) {
-    put<uint64_t>(s.size());
-    b.insert(b.end(), s.begin(), s.end());
-    return *this;
-  }
-  Bytes& zeros(size_t n) {
-    b.insert(b.end(), n, 0);
-    return *this;
-  }
-};
+using Bytes = strata::test::ByteWriter;
 
 // Deep equality including GGUF types (MetaValue has no operator==).
 bool same(const MetaValue& a, const MetaValue& b) {

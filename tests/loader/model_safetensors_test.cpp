@@ -11,20 +11,17 @@
 #include "loader/model.h"
 #include "loader/safetensors.h"
 #include "loader/synth_model.h"
+#include "tests/loader/test_support.h"
 
 namespace fs = std::filesystem;
 using namespace strata;
+
 
 namespace {
 
 const std::string kConfigs = std::string(STRATA_SOURCE_DIR) + "/configs/";
 
-fs::path temp_dir() {
-  std::random_device rd;
-  fs::path p = fs::temp_directory_path() / ("strata_hf_" + std::to_string(rd()));
-  fs::create_directories(p);
-  return p;
-}
+fs::path temp_dir() { return strata::test::unique_temp_dir("strata_hf_"); }
 
 struct Pair {
   fs::path dir;
