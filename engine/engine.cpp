@@ -108,6 +108,8 @@ void Engine::Impl::validate(const Batch& batch) {
 
 void Engine::Impl::run_chunk(const BatchToken* tokens, int n, size_t& logit_row) {
   ForwardContext ctx{model, hp, kv, experts, rope, ws, &pool, tokens, n};
+  ctx.prefetch_next = options.prefetch_experts;
+  ctx.experts_predicted = &stats.experts_predicted;
   const int64_t n_embd = hp.n_embd;
 
   // Embeddings.
@@ -121,12 +123,7 @@ void Engine::Impl::run_chunk(const BatchToken* tokens, int n, size_t& logit_row)
   const int n_rot = rope.n_rot();
   for (int t = 0; t < n; ++t) rope.angles(tokens[t].pos, ws.rope.ptr() + static_cast<int64_t>(t) * n_rot);
 
-  for (int l = 0; l < hp.n_layer; ++l) {
-    arch->forward_layer(ctx, l);
-    if (options.prefetch_experts && l + 1 < hp.n_layer && model.layer_has_experts(l + 1)) {
-      stats.experts_predicted += static_cast<uint64_t>(prefetch_experts(ctx, l + 1));
-    }
-  }
+  for (int l = 0; l < hp.n_layer; ++l) arch->forward_layer(ctx, l);
 
   for (int t = 0; t < n; ++t) kv.set_length(tokens[t].seq, tokens[t].pos + 1);
 

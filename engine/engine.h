@@ -30,9 +30,10 @@ struct EngineOptions {
                        // run in chunks
   TensorType kv_type = TensorType::F16;  // F16 or F32
   int n_threads = 0;   // 0 = all hardware threads
-  // After each layer, predict the next MoE layer's experts by applying its router to the current
-  // hidden state and pass them to ExpertSource::prefetch, so a tiered store can start reading
-  // while attention runs. Costs one small router matmul per layer; useless for mmap-only.
+  // When a MoE layer starts (after its attention), predict the next MoE layer's experts by
+  // applying that layer's router to the current hidden state and pass them to
+  // ExpertSource::prefetch, so a tiered store reads them while this layer's experts and the next
+  // layer's attention compute. Costs one small router matmul per layer; useless for mmap-only.
   bool prefetch_experts = false;
 };
 

@@ -37,6 +37,11 @@ struct ForwardContext {
   const BatchToken* tokens = nullptr;
   int n_tokens = 0;
 
+  // Next-layer expert prediction (EngineOptions::prefetch_experts); moe_ffn_block adds the
+  // number of experts it hinted to *experts_predicted.
+  bool prefetch_next = false;
+  uint64_t* experts_predicted = nullptr;
+
   // Runs fn(task, thread) for task in [0, n_tasks) on the engine's threads; returns when all
   // are done. thread < n_threads.
   template <typename Fn>

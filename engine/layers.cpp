@@ -387,6 +387,12 @@ void moe_ffn_block(ForwardContext& ctx, int layer) {
   const int64_t n_embd = hp.n_embd;
   const int64_t n_ff = hp.n_ff_exp;
 
+  // Predict first: it shares the routing scratch, and the earlier the next layer's reads start,
+  // the more of them this layer's experts and the next attention hide.
+  if (ctx.prefetch_next && layer + 1 < hp.n_layer && ctx.model.layer_has_experts(layer + 1)) {
+    const int hinted = prefetch_experts(ctx, layer + 1);
+    if (ctx.experts_predicted != nullptr) *ctx.experts_predicted += static_cast<uint64_t>(hinted);
+  }
   route_tokens(ctx, layer);
   float* xn = ws.xn.ptr();
   int32_t* sel = ws.sel.data();

@@ -263,6 +263,14 @@ void q45_k_n(int64_t n, const void* w, const void* x, int64_t xs, float* out) {
   }
 }
 
+// vpshufb controls: i16 lane k of each 128-bit lane broadcast to the low lane, lane k + 1 to the
+// high lane.
+inline __m256i pair_broadcast_control(int k) {
+  const short lo = static_cast<short>((2 * k) | ((2 * k + 1) << 8));
+  const short hi = static_cast<short>((2 * k + 2) | ((2 * k + 3) << 8));
+  return _mm256_set_m128i(_mm_set1_epi16(hi), _mm_set1_epi16(lo));
+}
+
 // Q6_K x Q8_K: quants are used unsigned (q + 32, 0..63) and the offset is removed with
 // 32 * sum(scale * bsum).
 template <int NT>
@@ -283,6 +291,8 @@ void q6_k_n(int64_t n, const void* w, const void* x, int64_t xs, float* out) {
   const int64_t nb = n / kQK;
   for (int64_t i = 0; i < nb; ++i) {
     const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a[i].scales)));
+    const __m256i sc_first = _mm256_permute4x64_epi64(sc16, 0x44);
+    const __m256i sc_second = _mm256_permute4x64_epi64(sc16, 0xEE);
     __m256i sumi[NT];
     #pragma GCC unroll 4
     for (int t = 0; t < NT; ++t) {
@@ -301,10 +311,12 @@ void q6_k_n(int64_t n, const void* w, const void* x, int64_t xs, float* out) {
       q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4), _mm256_and_si256(qh, m2s4));
       q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
                              _mm256_srli_epi16(_mm256_and_si256(qh, m2s6), 2));
-      const int8_t* s = a[i].scales + 8 * h;
+      // The eight i16 scales of this half in both 128-bit lanes; one vpshufb per sub-block pair
+      // then puts scale 2k in the low lane and 2k+1 in the high lane.
+      const __m256i sc_h = h == 0 ? sc_first : sc_second;
       #pragma GCC unroll 4
       for (int k = 0; k < 4; ++k) {
-        const __m256i sv = _mm256_set_m128i(_mm_set1_epi16(s[2 * k + 1]), _mm_set1_epi16(s[2 * k]));
+        const __m256i sv = _mm256_shuffle_epi8(sc_h, pair_broadcast_control(2 * k));
         #pragma GCC unroll 4
         for (int t = 0; t < NT; ++t) {
           const __m256i p = _mm256_maddubs_epi16(q[k], load256(y[t][i].qs + 128 * h + 32 * k));

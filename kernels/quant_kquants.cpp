@@ -26,16 +26,20 @@ void fit_asymmetric(const float* x, int n, int nmax, float* scale, float* min_ou
     return;
   }
   float best_err = INFINITY, best_s = (hi - lo) / nmax, best_m = -lo;
-  uint8_t q[256];
+  double sx = 0, sxx = 0;
+  for (int i = 0; i < n; ++i) {
+    sx += x[i];
+    sxx += static_cast<double>(x[i]) * x[i];
+  }
   for (int step = -10; step <= 10; ++step) {
     const float iscale = (static_cast<float>(nmax) + 0.1f * static_cast<float>(step)) / (hi - lo);
-    double sq = 0, sx = 0, sqq = 0, sqx = 0;
+    int sq = 0, sqq = 0;
+    double sqx = 0;
     for (int i = 0; i < n; ++i) {
-      q[i] = static_cast<uint8_t>(std::clamp(nearest_int(iscale * (x[i] - lo)), 0, nmax));
-      sq += q[i];
-      sx += x[i];
-      sqq += static_cast<double>(q[i]) * q[i];
-      sqx += static_cast<double>(q[i]) * x[i];
+      const int q = std::clamp(nearest_int(iscale * (x[i] - lo)), 0, nmax);
+      sq += q;
+      sqq += q * q;
+      sqx += q * static_cast<double>(x[i]);
     }
     const double det = n * sqq - sq * sq;
     if (det <= 0) continue;
@@ -46,11 +50,8 @@ void fit_asymmetric(const float* x, int n, int nmax, float* scale, float* min_ou
       off = 0;
       s = sqq > 0 ? sqx / sqq : 0;
     }
-    double err = 0;
-    for (int i = 0; i < n; ++i) {
-      const double e = s * q[i] + off - x[i];
-      err += e * e;
-    }
+    // sum (s*q + off - x)^2 expanded, so the candidate needs no second pass over the block.
+    const double err = s * s * sqq + 2 * s * off * sq + n * off * off - 2 * s * sqx - 2 * off * sx + sxx;
     if (err < best_err && s >= 0) {
       best_err = static_cast<float>(err);
       best_s = static_cast<float>(s);
@@ -110,19 +111,21 @@ float fit_symmetric6(const float* x) {
   }
   if (amax == 0) return 0;
   float best_s = max / -32, best_err = INFINITY;
+  double sxx = 0;
+  for (int i = 0; i < 16; ++i) sxx += static_cast<double>(x[i]) * x[i];
   for (int step = -9; step <= 9; ++step) {
     const float iscale = -(32.f + 0.1f * static_cast<float>(step)) / max;
-    double sxl = 0, sll = 0;
-    int q[16];
+    double sxl = 0;
+    int sll = 0;
     for (int i = 0; i < 16; ++i) {
-      q[i] = std::clamp(nearest_int(iscale * x[i]), -32, 31);
-      sxl += static_cast<double>(x[i]) * q[i];
-      sll += static_cast<double>(q[i]) * q[i];
+      const int q = std::clamp(nearest_int(iscale * x[i]), -32, 31);
+      sxl += static_cast<double>(x[i]) * q;
+      sll += q * q;
     }
     if (sll == 0) continue;
     const double s = sxl / sll;
-    double err = 0;
-    for (int i = 0; i < 16; ++i) err += (s * q[i] - x[i]) * (s * q[i] - x[i]);
+    // sum (s*q - x)^2 = sxx - s * sxl at the least-squares s.
+    const double err = sxx - s * sxl;
     if (err < best_err) {
       best_err = static_cast<float>(err);
       best_s = static_cast<float>(s);
