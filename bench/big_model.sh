@@ -1,62 +1,84 @@
 #!/usr/bin/env bash
-# Larger-than-RAM benchmark of the expert store on a Qwen3-30B-A3B-shaped model (random weights,
-# q4_k_m, ~17 GiB): builds the model once, then runs `strata bench` across expert modes and a
-# sweep of expert-cache sizes, warm and cold. Takes a long time on small machines; it is a
-# manual benchmark, never part of the tests.
+# Bigger-than-RAM benchmark of the expert store on a Qwen3-30B-A3B-shaped model (random weights,
+# q8_0, 30.3 GiB: ~1.3x this 23 GiB machine, more once HOLD takes memory away): builds the model,
+# then runs `strata bench` decode with plain mmap and with `--experts direct` over a sweep of
+# expert-cache sizes, and the eviction policies. A manual benchmark, never part of the tests.
 #
 #   bench/big_model.sh [BUILD_DIR] [MODEL_OUT]
 #
-# Environment: THREADS (default: all cores), PP (default 128), TG (default 32), REPS (default 3),
-# SWEEP (cache sizes, default "2G,4G,8G"), MEM_LIMIT (e.g. 12G: run the bench inside a memory
-# cgroup through systemd-run so the model really does not fit; needs systemd and permission).
+# Environment: THREADS (default: all cores), TG (tokens per run, default 32), REPS (default 2),
+# SWEEP (cache sizes, default "4G,8G"), TYPE (default q8_0), HOLD (e.g. 10G: another process holds
+# that much RAM during the runs, as in the llama.cpp baseline), COLD=1 (also cold-start runs),
+# KEEP=1 (keep the generated model; by default it is deleted at the end).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build}
-model=${2:-$root/models/qwen3-30b-a3b-q4_k_m.gguf}
+type=${TYPE:-q8_0}
+model=${2:-$root/models/qwen3-30b-a3b-$type.gguf}
 strata=$build/strata
 threads=${THREADS:-0}
-pp=${PP:-128}
 tg=${TG:-32}
-reps=${REPS:-3}
-sweep=${SWEEP:-2G,4G,8G}
+reps=${REPS:-2}
+sweep=${SWEEP:-4G,8G}
 
 if [[ ! -x $strata ]]; then
   echo "big_model.sh: no strata binary at $strata (build first: scripts/build.sh)" >&2
   exit 1
 fi
 
+holder=
+made=
+cleanup() {
+  [[ -n $holder ]] && kill "$holder" 2>/dev/null || true
+  if [[ -n $made && -z ${KEEP:-} ]]; then rm -f "$model"; echo "removed $model" >&2; fi
+}
+trap cleanup EXIT
+
 mkdir -p "$(dirname "$model")"
 if [[ ! -f $model ]]; then
-  echo "== generating $model (random weights, q4_k_m)" >&2
-  "$strata" make-model --preset qwen3-30b-a3b --type q4_k_m --threads "$threads" -o "$model"
+  # The q8_0 file is 30.3 GiB; leave 5 GiB to spare.
+  need_kib=$(( (31 + 5) * 1024 * 1024 ))
+  free_kib=$(df -Pk "$(dirname "$model")" | awk 'NR==2 {print $4}')
+  if (( free_kib < need_kib )); then
+    echo "big_model.sh: $(( free_kib / 1048576 )) GiB free next to $model; need 36 GiB" >&2
+    exit 1
+  fi
+  echo "== generating $model (random weights, $type)" >&2
+  made=1
+  "$strata" make-model --preset qwen3-30b-a3b --type "$type" --threads "$threads" -o "$model"
 fi
 "$strata" inspect "$model" | head -20
 
-run() {
-  if [[ -n ${MEM_LIMIT:-} ]]; then
-    systemd-run --user --scope -p MemoryMax="$MEM_LIMIT" -p MemorySwapMax=0 -- "$strata" "$@"
-  else
-    "$strata" "$@"
-  fi
-}
+if [[ -n ${HOLD:-} ]]; then
+  fifo=$(mktemp -u)
+  mkfifo "$fifo"
+  "$root/bench/hold_memory.py" "$HOLD" > "$fifo" &
+  holder=$!
+  read -r line < "$fifo"  # wait until the memory is resident
+  rm -f "$fifo"
+  echo "== another process is $line" >&2
+fi
 
 out=${model%.gguf}.bench
 mkdir -p "$out"
-common=(-m "$model" -p "$pp" -n "$tg" -r "$reps" -t "$threads")
+common=(-m "$model" -p 0 -n "$tg" -r "$reps" -t "$threads")
 
-echo "== warm: mmap and direct with a cache sweep" >&2
-run bench "${common[@]}" --modes mmap,direct --cache-sweep "$sweep" | tee "$out/warm.md"
-run bench "${common[@]}" --modes mmap,direct --cache-sweep "$sweep" --json > "$out/warm.json"
+echo "== mmap, and direct with a cache sweep" >&2
+"$strata" bench "${common[@]}" --modes mmap,direct --cache-sweep "$sweep" --json > "$out/warm.json"
+"$strata" bench "${common[@]}" --modes mmap,direct --cache-sweep "$sweep" --no-probe \
+  --plot "$out/cache-sweep.svg" | tee "$out/warm.md"
 
-echo "== cold (page cache dropped before each configuration)" >&2
-run bench "${common[@]}" --modes mmap,direct --cache-sweep "$sweep" --cold | tee "$out/cold.md"
+if [[ -n ${COLD:-} ]]; then
+  echo "== cold (page cache dropped before each configuration)" >&2
+  "$strata" bench "${common[@]}" --modes mmap,direct --cache-sweep "$sweep" --cold --no-probe | tee "$out/cold.md"
+fi
 
 echo "== eviction policies at the smallest cache size" >&2
 first=${sweep%%,*}
 for policy in lru lfu sieve; do
   echo "-- $policy" >&2
-  run bench "${common[@]}" --modes direct --expert-cache "$first" --evict "$policy" --no-probe \
+  "$strata" bench "${common[@]}" --modes direct --expert-cache "$first" --evict "$policy" --no-probe \
     | tee "$out/evict-$policy.md"
 done
 echo "results in $out" >&2

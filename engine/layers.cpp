@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <span>
 
 #include "common/error.h"
 #include "engine/attention.h"
@@ -264,16 +265,16 @@ void route_token(const Hparams& hp, float* probs, const float* bias, int32_t* se
   }
 }
 
-// Applies every used expert to its group of rows in four parallel phases (round inputs, gate+up
-// slices of all experts, round hidden, down slices of all experts), so the threads stay busy
-// across experts and a decode step has a handful of parallel regions per layer instead of a few
-// per expert.
-void run_experts(ForwardContext& ctx, const std::vector<ExpertWeights>& weights) {
+// Applies the used experts listed in `which` (indices into ws.used_experts and `weights`) to their
+// groups of rows in four parallel phases (round inputs, gate+up slices of all experts, round
+// hidden, down slices of all experts), so the threads stay busy across experts and a decode step
+// has a handful of parallel regions per layer instead of a few per expert.
+void run_experts(ForwardContext& ctx, const std::vector<ExpertWeights>& weights, std::span<const int> which) {
   const Hparams& hp = ctx.hp;
   Workspace& ws = ctx.ws;
   const int64_t n_embd = hp.n_embd;
   const int64_t n_ff = hp.n_ff_exp;
-  const int64_t n_used = static_cast<int64_t>(weights.size());
+  const int64_t n_used = static_cast<int64_t>(which.size());
   float* xe = ws.xe.ptr();
   float* hg = ws.he_g.ptr();
   float* hu = ws.he_u.ptr();
@@ -294,7 +295,8 @@ void run_experts(ForwardContext& ctx, const std::vector<ExpertWeights>& weights)
     return std::min<int64_t>(rows, std::max<int64_t>(want, 1));
   };
 
-  ctx.parallel_for(n_used, [&](int64_t i, int th) {
+  ctx.parallel_for(n_used, [&](int64_t j, int th) {
+    const int64_t i = which[static_cast<size_t>(j)];
     int64_t first, n;
     group(i, first, n);
     const ExpertWeights& w = weights[static_cast<size_t>(i)];
@@ -308,7 +310,7 @@ void run_experts(ForwardContext& ctx, const std::vector<ExpertWeights>& weights)
   const int64_t s_ff = slices(n_ff, 2 * n_used);
   const int64_t chunk_ff = (n_ff + s_ff - 1) / s_ff;
   ctx.parallel_for(n_used * 2 * s_ff, [&](int64_t task, int th) {
-    const int64_t i = task / (2 * s_ff);
+    const int64_t i = which[static_cast<size_t>(task / (2 * s_ff))];
     const bool up = (task / s_ff) % 2 == 1;
     const int64_t r0 = (task % s_ff) * chunk_ff, r1 = std::min(n_ff, r0 + chunk_ff);
     if (r0 >= r1) return;
@@ -321,7 +323,8 @@ void run_experts(ForwardContext& ctx, const std::vector<ExpertWeights>& weights)
     matmul_quantized(view(up ? w.up : w.gate, r0, r1), qa, out, n_ff, *ws.solo[static_cast<size_t>(th)]);
   });
 
-  ctx.parallel_for(n_used, [&](int64_t i, int th) {
+  ctx.parallel_for(n_used, [&](int64_t j, int th) {
+    const int64_t i = which[static_cast<size_t>(j)];
     int64_t first, n;
     group(i, first, n);
     const ExpertWeights& w = weights[static_cast<size_t>(i)];
@@ -333,7 +336,7 @@ void run_experts(ForwardContext& ctx, const std::vector<ExpertWeights>& weights)
   const int64_t s_d = slices(n_embd, n_used);
   const int64_t chunk_d = (n_embd + s_d - 1) / s_d;
   ctx.parallel_for(n_used * s_d, [&](int64_t task, int th) {
-    const int64_t i = task / s_d;
+    const int64_t i = which[static_cast<size_t>(task / s_d)];
     const int64_t r0 = (task % s_d) * chunk_d, r1 = std::min(n_embd, r0 + chunk_d);
     if (r0 >= r1) return;
     int64_t first, n;
@@ -344,19 +347,18 @@ void run_experts(ForwardContext& ctx, const std::vector<ExpertWeights>& weights)
   });
 }
 
-// Normalises the layer's FFN input into ws.xn and routes every token: ws.sel / ws.sel_w receive
-// each token's n_expert_used experts and their weights. Shared by the MoE block and prefetch, so
-// the prediction is exactly the routing the layer will do.
-void route_tokens(ForwardContext& ctx, int layer) {
+// Normalises the residual stream with the layer's ffn_norm into `xn` and routes every token:
+// `sel` / `sel_w` receive each token's n_expert_used experts and their weights, `probs` is
+// scratch. Shared by the MoE block and prediction, so the prediction is exactly the routing the
+// layer would do on the same hidden state.
+void route_tokens(ForwardContext& ctx, int layer, float* xn, float* probs, int32_t* sel, float* sel_w) {
   const Hparams& hp = ctx.hp;
   const LayerTensors& L = ctx.model.layer(layer);
-  Workspace& ws = ctx.ws;
   const int k = hp.n_expert_used;
-  norm_rows(ctx, L.ffn_norm, ws.xn.ptr());
-  float* probs = ws.router.ptr();
-  ctx.matmul(weight_of(*L.router), ws.xn.ptr(), ctx.n_tokens, probs);
+  norm_rows(ctx, L.ffn_norm, xn);
+  ctx.matmul(weight_of(*L.router), xn, ctx.n_tokens, probs);
   for (int64_t t = 0; t < ctx.n_tokens; ++t) {
-    route_token(hp, probs + t * hp.n_expert, f32(L.router_bias), ws.sel.data() + t * k, ws.sel_w.ptr() + t * k);
+    route_token(hp, probs + t * hp.n_expert, f32(L.router_bias), sel + t * k, sel_w + t * k);
   }
 }
 
@@ -365,17 +367,15 @@ void route_tokens(ForwardContext& ctx, int layer) {
 int prefetch_experts(ForwardContext& ctx, int layer) {
   const Hparams& hp = ctx.hp;
   Workspace& ws = ctx.ws;
-  const int k = hp.n_expert_used;
-  route_tokens(ctx, layer);
-  const int32_t* sel = ws.sel.data();
-  std::fill(ws.expert_count.begin(), ws.expert_count.end(), 0);
-  for (int64_t t = 0; t < ctx.n_tokens * k; ++t) ws.expert_count[static_cast<size_t>(sel[t])] = 1;
-  ws.used_experts.clear();
+  route_tokens(ctx, layer, ws.pred_xn.ptr(), ws.pred_router.ptr(), ws.pred_sel.data(), ws.pred_sel_w.ptr());
+  std::fill(ws.pred_mark.begin(), ws.pred_mark.end(), 0);
+  for (int64_t p = 0; p < ctx.n_tokens * hp.n_expert_used; ++p) ws.pred_mark[static_cast<size_t>(ws.pred_sel[p])] = 1;
+  ws.pred_experts.clear();
   for (int e = 0; e < hp.n_expert; ++e) {
-    if (ws.expert_count[static_cast<size_t>(e)] != 0) ws.used_experts.push_back(e);
+    if (ws.pred_mark[static_cast<size_t>(e)] != 0) ws.pred_experts.push_back(e);
   }
-  ctx.experts.prefetch(layer, ws.used_experts);
-  return static_cast<int>(ws.used_experts.size());
+  ctx.experts.prefetch(layer, ws.pred_experts);
+  return static_cast<int>(ws.pred_experts.size());
 }
 
 void moe_ffn_block(ForwardContext& ctx, int layer) {
@@ -387,13 +387,7 @@ void moe_ffn_block(ForwardContext& ctx, int layer) {
   const int64_t n_embd = hp.n_embd;
   const int64_t n_ff = hp.n_ff_exp;
 
-  // Predict first: it shares the routing scratch, and the earlier the next layer's reads start,
-  // the more of them this layer's experts and the next attention hide.
-  if (ctx.prefetch_next && layer + 1 < hp.n_layer && ctx.model.layer_has_experts(layer + 1)) {
-    const int hinted = prefetch_experts(ctx, layer + 1);
-    if (ctx.experts_predicted != nullptr) *ctx.experts_predicted += static_cast<uint64_t>(hinted);
-  }
-  route_tokens(ctx, layer);
+  route_tokens(ctx, layer, ws.xn.ptr(), ws.router.ptr(), ws.sel.data(), ws.sel_w.ptr());
   float* xn = ws.xn.ptr();
   int32_t* sel = ws.sel.data();
   float* sel_w = ws.sel_w.ptr();
@@ -429,7 +423,13 @@ void moe_ffn_block(ForwardContext& ctx, int layer) {
   }
 
   {
-    ExpertLease lease = ctx.experts.acquire(layer, ws.used_experts, ws.used_scores);
+    ExpertLease lease = ctx.experts.acquire_async(layer, ws.used_experts, ws.used_scores);
+    // This layer's misses are queued first; the next layer's predicted experts (routed from the
+    // same hidden state) are read behind them while this layer computes.
+    if (ctx.prefetch_next && layer + 1 < hp.n_layer && ctx.model.layer_has_experts(layer + 1)) {
+      const int hinted = prefetch_experts(ctx, layer + 1);
+      if (ctx.experts_predicted != nullptr) *ctx.experts_predicted += static_cast<uint64_t>(hinted);
+    }
     const auto& weights = lease.weights();
     STRATA_CHECK(weights.size() == ws.used_experts.size());
     for (size_t i = 0; i < weights.size(); ++i) {
@@ -441,7 +441,17 @@ void moe_ffn_block(ForwardContext& ctx, int layer) {
         fail("layer {}: expert {} weights have unexpected dimensions or types", layer, ws.used_experts[i]);
       }
     }
-    run_experts(ctx, weights);
+    // Compute with the experts already resident while the store reads the others.
+    ws.ready_experts.clear();
+    ws.pending_experts.clear();
+    for (size_t i = 0; i < weights.size(); ++i) {
+      (lease.ready(i) ? ws.ready_experts : ws.pending_experts).push_back(static_cast<int>(i));
+    }
+    if (!ws.ready_experts.empty()) run_experts(ctx, weights, ws.ready_experts);
+    if (!ws.pending_experts.empty()) {
+      lease.wait_all();
+      run_experts(ctx, weights, ws.pending_experts);
+    }
   }
 
   // Weighted sum in slot order, as llama.cpp adds its per-slot expert outputs.

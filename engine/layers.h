@@ -29,8 +29,8 @@ void moe_ffn_block(ForwardContext& ctx, int layer);
 
 // Predicts the experts MoE layer `layer` will choose for the chunk by applying its router to the
 // current residual stream (normalised with that layer's ffn_norm) and hands their union to
-// ctx.experts.prefetch(). Returns how many experts were hinted. Overwrites the routing scratch
-// (ws.xn, ws.router, ws.sel); moe_ffn_block calls it for layer + 1 before routing itself.
+// ctx.experts.prefetch(). Returns how many experts were hinted. Uses the prediction scratch
+// (ws.pred_*) only; moe_ffn_block calls it for layer + 1 once its own reads are queued.
 int prefetch_experts(ForwardContext& ctx, int layer);
 
 // Checks, once at start-up, that every tensor a layer uses has the shape and type the blocks

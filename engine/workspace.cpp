@@ -39,6 +39,12 @@ void Workspace::reserve(const Hparams& hp, int n_tokens, int n_threads, int n_ct
     expert_score.assign(static_cast<size_t>(hp.n_expert), 0.0f);
     used_experts.reserve(static_cast<size_t>(hp.n_expert));
     used_scores.reserve(static_cast<size_t>(hp.n_expert));
+    pred_xn.reserve(t, hp.n_embd);
+    pred_router.reserve(t, hp.n_expert);
+    pred_sel_w.reserve(t, hp.n_expert_used);
+    pred_sel.assign(static_cast<size_t>(pairs), 0);
+    pred_mark.assign(static_cast<size_t>(hp.n_expert), 0);
+    pred_experts.reserve(static_cast<size_t>(hp.n_expert));
     qa_gate.resize(static_cast<size_t>(hp.n_expert));
     qa_up.resize(static_cast<size_t>(hp.n_expert));
   }

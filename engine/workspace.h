@@ -44,6 +44,14 @@ struct Workspace {
   std::vector<float> expert_score;    // summed router weight of each expert in this chunk
   std::vector<int32_t> used_experts;  // experts with at least one token, ascending
   std::vector<float> used_scores;     // their summed router weight (for heat policies)
+  std::vector<int> ready_experts;     // indices into used_experts resident at acquire time
+  std::vector<int> pending_experts;   // ...and those still being read
+  // Next-layer expert prediction, separate from the routing above so it can run while this
+  // layer's experts are in use.
+  Scratch pred_xn, pred_router, pred_sel_w;
+  std::vector<int32_t> pred_sel;
+  std::vector<char> pred_mark;        // [n_expert]
+  std::vector<int> pred_experts;      // predicted experts, ascending
   std::vector<int32_t> logit_rows;    // tokens of the chunk that want logits
   QuantizedActivations qx;            // activations rounded to the current weight's dot type
   // Grouped expert GEMMs: each used expert's rows rounded once (up only when its dot type differs

@@ -31,22 +31,30 @@ class ExpertSource;
 class ExpertLease {
  public:
   ExpertLease() = default;
-  ExpertLease(ExpertSource* source, uint64_t ticket, std::vector<ExpertWeights> weights)
-      : source_(source), ticket_(ticket), weights_(std::move(weights)) {}
+  // `ready` (empty = all) says which experts are resident already; see ExpertSource::acquire_async.
+  ExpertLease(ExpertSource* source, uint64_t ticket, std::vector<ExpertWeights> weights,
+              std::vector<char> ready = {})
+      : source_(source), ticket_(ticket), weights_(std::move(weights)), ready_(std::move(ready)) {}
   ExpertLease(ExpertLease&& o) noexcept { *this = std::move(o); }
   ExpertLease& operator=(ExpertLease&& o) noexcept;
   ExpertLease(const ExpertLease&) = delete;
   ExpertLease& operator=(const ExpertLease&) = delete;
   ~ExpertLease() { reset(); }
 
-  // Same order as the `experts` passed to acquire().
+  // Same order as the `experts` passed to acquire(). The weights of an expert that is not
+  // ready() must not be read yet (their pointers are final, their bytes are still arriving).
   const std::vector<ExpertWeights>& weights() const { return weights_; }
+  bool ready(size_t i) const { return ready_.empty() || ready_[i] != 0; }
+  bool all_ready() const { return ready_.empty(); }
+  // Blocks until every expert is resident; throws strata::Error if a read failed.
+  void wait_all();
   void reset();
 
  private:
   ExpertSource* source_ = nullptr;
   uint64_t ticket_ = 0;
   std::vector<ExpertWeights> weights_;
+  std::vector<char> ready_;  // empty once everything is resident
 };
 
 class ExpertSource {
@@ -60,6 +68,14 @@ class ExpertSource {
   virtual ExpertLease acquire(int layer, std::span<const int> experts,
                               std::span<const float> router_scores = {}) = 0;
 
+  // Like acquire(), but returns as soon as the reads are started: the lease says which experts
+  // are resident already, and ExpertLease::wait_all() blocks for the rest, so the caller can
+  // compute with the ready experts while the others load. Default: acquire() (all ready).
+  virtual ExpertLease acquire_async(int layer, std::span<const int> experts,
+                                    std::span<const float> router_scores = {}) {
+    return acquire(layer, experts, router_scores);
+  }
+
   // Hint: these experts of `layer` are likely needed soon (predicted from an earlier layer's
   // hidden state). Starts reading them without blocking. Default: no-op.
   virtual void prefetch(int /*layer*/, std::span<const int> /*experts*/) {}
@@ -70,6 +86,9 @@ class ExpertSource {
  protected:
   friend class ExpertLease;
   virtual void release(uint64_t ticket) = 0;
+  // Blocks until the experts of a lease from acquire_async() are resident; throws strata::Error
+  // for a failed read. Only called for leases that had experts not ready.
+  virtual void wait(uint64_t /*ticket*/) {}
 };
 
 inline ExpertLease& ExpertLease::operator=(ExpertLease&& o) noexcept {
@@ -78,15 +97,23 @@ inline ExpertLease& ExpertLease::operator=(ExpertLease&& o) noexcept {
     source_ = o.source_;
     ticket_ = o.ticket_;
     weights_ = std::move(o.weights_);
+    ready_ = std::move(o.ready_);
     o.source_ = nullptr;
   }
   return *this;
+}
+
+inline void ExpertLease::wait_all() {
+  if (ready_.empty()) return;
+  if (source_ != nullptr) source_->wait(ticket_);
+  ready_.clear();
 }
 
 inline void ExpertLease::reset() {
   if (source_ != nullptr) source_->release(ticket_);
   source_ = nullptr;
   weights_.clear();
+  ready_.clear();
 }
 
 }  // namespace strata

@@ -21,6 +21,10 @@ constexpr uint64_t kA = ExpertStore::kAlignment;
 uint64_t align_down(uint64_t v) { return v / kA * kA; }
 uint64_t align_up(uint64_t v) { return (v + kA - 1) / kA * kA; }
 
+// Tier-2 reads are split into requests of at most this many bytes (a multiple of kA): O_DIRECT
+// throughput of one 2 MiB read is about half of what several reads in flight reach.
+constexpr uint64_t kReadChunk = 512 * 1024;
+
 // Where one part of an expert goes inside its slot: the aligned superset of its bytes is read
 // to `slot_offset`, and the part itself starts `lead` bytes into that.
 struct PartPlan {
@@ -217,16 +221,20 @@ void ExpertStore::start_load(int s, std::vector<ReadRequest>& batch) {
   const auto plan = plan_parts(loc);
   slot.state = SlotState::Loading;
   slot.error.clear();
-  slot.pending = 3;
+  slot.pending = 0;
   for (size_t p = 0; p < 3; ++p) {
-    ReadRequest r;
-    r.fd = read_fds_[static_cast<size_t>(loc.parts[p].file_index)];
-    r.offset = plan[p].file_offset;
-    r.length = plan[p].length;
-    r.required = plan[p].required;
-    r.dst = slot.data + plan[p].slot_offset;
-    r.tag = static_cast<uint64_t>(s) * 4 + p;
-    batch.push_back(r);
+    // Chunks, so that even a single expert's read keeps the device queue busy.
+    for (uint64_t at = 0; at < plan[p].length; at += kReadChunk) {
+      ReadRequest r;
+      r.fd = read_fds_[static_cast<size_t>(loc.parts[p].file_index)];
+      r.offset = plan[p].file_offset + at;
+      r.length = std::min(kReadChunk, plan[p].length - at);
+      r.required = std::min(r.length, plan[p].required > at ? plan[p].required - at : 0);
+      r.dst = slot.data + plan[p].slot_offset + at;
+      r.tag = static_cast<uint64_t>(s) * 4 + p;
+      batch.push_back(r);
+      ++slot.pending;
+    }
   }
   ++stats_.layers[static_cast<size_t>(l)].promotions;
   ++stats_.expert(l, e).promotions;
@@ -283,8 +291,8 @@ ExpertWeights ExpertStore::weights_in_mapping(int layer, int expert) const {
   return w;
 }
 
-ExpertLease ExpertStore::acquire(int layer, std::span<const int> experts,
-                                 std::span<const float> router_scores) {
+ExpertLease ExpertStore::acquire_async(int layer, std::span<const int> experts,
+                                       std::span<const float> router_scores) {
   if (!layout_.has_experts(layer)) fail("layer {} has no routed experts", layer);
   if (!router_scores.empty() && router_scores.size() != experts.size()) {
     fail("acquire: {} router scores for {} experts", router_scores.size(), experts.size());
@@ -379,34 +387,59 @@ ExpertLease ExpertStore::acquire(int layer, std::span<const int> experts,
   }
 
   lock.lock();
+  std::vector<ExpertWeights> weights(n);
+  std::vector<char> ready(n, 1);
+  bool all_ready = true;
+  std::vector<int> held_experts;
+  for (size_t i = 0; i < n; ++i) {
+    const int s = slot_of[i];
+    if (s < 0) {
+      weights[i] = weights_in_mapping(layer, experts[i]);
+      continue;
+    }
+    weights[i] = weights_in_slot(s, layer, experts[i]);
+    held_experts.push_back(experts[i]);
+    if (pool_[s].state != SlotState::Ready) {
+      ready[i] = 0;  // Loading, or Failed: wait() reports the error
+      all_ready = false;
+    }
+  }
+  const uint64_t ticket = ++next_ticket_;
+  tickets_[ticket] = Ticket{layer, std::move(held), std::move(held_experts), process_major_faults()};
+  if (all_ready) ready.clear();
+  return ExpertLease(this, ticket, std::move(weights), std::move(ready));
+}
+
+ExpertLease ExpertStore::acquire(int layer, std::span<const int> experts,
+                                 std::span<const float> router_scores) {
+  ExpertLease lease = acquire_async(layer, experts, router_scores);
+  lease.wait_all();
+  return lease;
+}
+
+void ExpertStore::wait(uint64_t ticket) {
+  std::unique_lock lock(mutex_);
+  auto it = tickets_.find(ticket);
+  STRATA_CHECK(it != tickets_.end());
+  const Ticket& t = it->second;
   auto loaded = [&] {
-    return std::all_of(held.begin(), held.end(),
+    return std::all_of(t.slots.begin(), t.slots.end(),
                        [&](int s) { return pool_[s].state != SlotState::Loading; });
   };
   if (!loaded()) {
     const auto start = std::chrono::steady_clock::now();
     cv_.wait(lock, loaded);
-    lc.stall_ns += static_cast<uint64_t>(
+    stats_.layers[static_cast<size_t>(t.layer)].stall_ns += static_cast<uint64_t>(
         std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start)
             .count());
   }
-  for (size_t i = 0; i < n; ++i) {
-    const int s = slot_of[i];
-    if (s >= 0 && pool_[s].state == SlotState::Failed) {
-      const std::string error = fmt::format("cannot read expert {} of layer {}: {}", experts[i],
-                                            layer, pool_[s].error);
-      drop_readers(held);
-      throw Error(error);
+  for (size_t i = 0; i < t.slots.size(); ++i) {
+    const Slot& slot = pool_[t.slots[i]];
+    if (slot.state == SlotState::Failed) {
+      // The lease still holds its readers; its release drops them (and frees the slot).
+      fail("cannot read expert {} of layer {}: {}", t.experts[i], t.layer, slot.error);
     }
   }
-  std::vector<ExpertWeights> weights(n);
-  for (size_t i = 0; i < n; ++i) {
-    weights[i] = slot_of[i] >= 0 ? weights_in_slot(slot_of[i], layer, experts[i])
-                                 : weights_in_mapping(layer, experts[i]);
-  }
-  const uint64_t ticket = ++next_ticket_;
-  tickets_[ticket] = Ticket{layer, std::move(held), process_major_faults()};
-  return ExpertLease(this, ticket, std::move(weights));
 }
 
 void ExpertStore::release(uint64_t ticket) {
@@ -426,7 +459,8 @@ void ExpertStore::prefetch(int layer, std::span<const int> experts) {
   {
     std::lock_guard lock(mutex_);
     std::vector<char>& predicted = predicted_[static_cast<size_t>(layer)];
-    predicted.assign(static_cast<size_t>(layout_.n_expert()), 0);
+    // Predictions made from several earlier layers accumulate until the layer is acquired.
+    if (predicted.empty()) predicted.assign(static_cast<size_t>(layout_.n_expert()), 0);
     StoreCounters& lc = stats_.layers[static_cast<size_t>(layer)];
     for (int e : experts) {
       if (e < 0 || e >= layout_.n_expert() || predicted[static_cast<size_t>(e)] != 0) continue;

@@ -40,6 +40,9 @@ class ExpertStore final : public ExpertSource, public ExpertStatsSource {
   // (naming the expert and file). Thread-safe.
   ExpertLease acquire(int layer, std::span<const int> experts,
                       std::span<const float> router_scores = {}) override;
+  // Same bookkeeping as acquire(); experts still loading are not ready() in the lease.
+  ExpertLease acquire_async(int layer, std::span<const int> experts,
+                            std::span<const float> router_scores = {}) override;
   // Starts reads of the experts not resident, into free or evictable slots, without waiting;
   // records the prediction for accuracy stats. Unknown layers/experts are ignored (it is only a
   // hint). Thread-safe.
@@ -63,11 +66,13 @@ class ExpertStore final : public ExpertSource, public ExpertStatsSource {
 
  protected:
   void release(uint64_t ticket) override;
+  void wait(uint64_t ticket) override;
 
  private:
   struct Ticket {
     int layer = 0;
-    std::vector<int> slots;
+    std::vector<int> slots;               // held (one reader each)
+    std::vector<int> experts;             // the expert in each held slot
     uint64_t faults_at_start = 0;
   };
 

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <random>
 #include <thread>
 
@@ -238,6 +239,63 @@ TEST(ExpertStore, ReadErrorIsOneClearErrorAndRetriedLater) {
     ExpertLease lease = store.acquire(1, std::vector<int>{1, 2});
     for (const ExpertWeights& w : lease.weights()) EXPECT_TRUE(weights_match(*m.layout, 1, w));
   }
+}
+
+// Holds back the completion of reads overlapping [lo, hi) until opened.
+class Gate : public FaultInjector {
+ public:
+  Gate(uint64_t lo, uint64_t hi) : lo_(lo), hi_(hi) {}
+  std::atomic<bool> open{false};
+  int64_t on_result(const ReadRequest&, uint64_t offset, uint64_t length, int64_t result) override {
+    while (!open && offset < hi_ && lo_ < offset + length) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return result;
+  }
+
+ private:
+  uint64_t lo_, hi_;
+};
+
+TEST(ExpertStore, AsyncAcquireReadyExpertsFirstThenWaitsForTheRest) {
+  auto m = make_generated_model(2, 4, 2, 5000);
+  const ExpertPartLocation& up = m.layout->at(0, 1).parts[1];
+  for (IoKind io : {IoKind::Auto, IoKind::Pread}) {
+    auto gate = std::make_shared<Gate>(up.offset, up.offset + up.nbytes);
+    StoreOptions o = options(StoreMode::Direct, 64 << 20, io);
+    o.fault_injector = gate;
+    ExpertStore store(*m.layout, o);
+    store.acquire(0, std::vector<int>{0});  // expert 0 resident from here on
+    ExpertLease lease = store.acquire_async(0, std::vector<int>{0, 1});
+    EXPECT_TRUE(lease.ready(0));
+    EXPECT_FALSE(lease.ready(1));  // its up matrix cannot arrive while the gate is shut
+    EXPECT_FALSE(lease.all_ready());
+    EXPECT_TRUE(weights_match(*m.layout, 0, lease.weights()[0]));
+    gate->open = true;
+    lease.wait_all();
+    EXPECT_TRUE(lease.all_ready());
+    for (const ExpertWeights& w : lease.weights()) EXPECT_TRUE(weights_match(*m.layout, 0, w));
+    EXPECT_GT(store.stats().layers[0].stall_ns, 0u);
+  }
+}
+
+TEST(ExpertStore, AsyncAcquireReportsReadErrorsFromWait) {
+  auto m = make_generated_model(2, 4, 2, 5000);
+  const ExpertPartLocation& down = m.layout->at(1, 2).parts[2];
+  auto injector = std::make_shared<FailExpert>(down.offset, down.offset + down.nbytes);
+  StoreOptions o = options(StoreMode::Direct, 64 << 20);
+  o.fault_injector = injector;
+  ExpertStore store(*m.layout, o);
+  {
+    ExpertLease lease = store.acquire_async(1, std::vector<int>{2});
+    try {
+      lease.wait_all();
+      FAIL() << "read error not reported";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("expert 2 of layer 1"), std::string::npos) << e.what();
+    }
+  }
+  injector->armed = false;
+  ExpertLease lease = store.acquire(1, std::vector<int>{2});
+  EXPECT_TRUE(weights_match(*m.layout, 1, lease.weights()[0]));
 }
 
 // Short reads on every first attempt and a transient error on every second: the store still
