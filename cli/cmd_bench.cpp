@@ -221,8 +221,7 @@ int run_bench(const BenchArgs& a) {
     eo.n_seq = max_parallel;
     eo.n_threads = a.threads;
     eo.kv_type = TensorType::F16;
-    // Predicting the next layer's experts only pays where a miss costs a read (slot modes).
-    eo.prefetch_experts = !a.no_prefetch && dynamic_cast<ExpertStore*>(source.get()) != nullptr;
+    eo.prefetch_experts = !a.no_prefetch && source->uses_prefetch();
     Engine engine(*model, *source, eo);
     spdlog::info("{}: {}", store_mode_name(c.mode), source->describe());
 
@@ -362,7 +361,7 @@ const Registration kBench{
                    "Drop the model from the page cache before each configuration (posix_fadvise "
                    "DONTNEED) and report the first run separately");
       app.add_flag("--no-prefetch", args->no_prefetch,
-                   "Do not predict the next layer's experts (slot modes prefetch by default)");
+                   "Do not predict the next layer's experts (prefetched by default wherever experts can miss)");
       app.add_flag("--no-probe", args->no_probe, "Skip the memory and disk bandwidth measurements");
       app.add_option("--seed", args->seed, "Seed of the random prompt tokens");
       app.add_flag("--json", args->json, "Print JSON instead of the table");

@@ -25,7 +25,6 @@
 #include "loader/model.h"
 #include "loader/template/chat_template.h"
 #include "loader/tokenizer/tokenizer.h"
-#include "storage/expert_store.h"
 #include "storage/store_cli.h"
 #include "storage/store_factory.h"
 
@@ -188,7 +187,7 @@ int run_run(RunArgs a) {
   opt.kv_type = kv_type;
   opt.n_threads = a.threads;
   // Only the tiered store can use early hints; the mapped file needs none.
-  opt.prefetch_experts = dynamic_cast<ExpertStore*>(experts.get()) != nullptr;
+  opt.prefetch_experts = experts->uses_prefetch();
   Engine engine(*model, *experts, opt);
   Session session(engine, *tok, a);
   Timing timing;

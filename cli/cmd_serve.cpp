@@ -16,7 +16,6 @@
 #include "loader/template/chat_template.h"
 #include "loader/tokenizer/tokenizer.h"
 #include "server/http_server.h"
-#include "storage/expert_store.h"
 #include "storage/store_cli.h"
 #include "storage/store_factory.h"
 #include "storage/store_stats.h"
@@ -72,7 +71,7 @@ int run_serve(const ServeArgs& a) {
   opt.n_seq = a.parallel;
   opt.kv_type = kv_type;
   opt.n_threads = a.threads;
-  opt.prefetch_experts = dynamic_cast<ExpertStore*>(experts.get()) != nullptr;
+  opt.prefetch_experts = experts->uses_prefetch();
   Engine engine(*model, *experts, opt);
 
   server::ServerOptions so;

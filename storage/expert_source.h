@@ -80,6 +80,10 @@ class ExpertSource {
   // hidden state). Starts reading them without blocking. Default: no-op.
   virtual void prefetch(int /*layer*/, std::span<const int> /*experts*/) {}
 
+  // Whether prefetch() hints do anything here, i.e. whether the engine should spend a router
+  // matmul per layer predicting the next layer's experts.
+  virtual bool uses_prefetch() const { return false; }
+
   // Human-readable one-line description of the mode in use (for `run` / `bench` output).
   virtual const char* describe() const = 0;
 

@@ -47,6 +47,7 @@ class ExpertStore final : public ExpertSource, public ExpertStatsSource {
   // records the prediction for accuracy stats. Unknown layers/experts are ignored (it is only a
   // hint). Thread-safe.
   void prefetch(int layer, std::span<const int> experts) override;
+  bool uses_prefetch() const override { return true; }
   const char* describe() const override { return description_.c_str(); }
 
   // Blocks until no read is in flight (prefetches included). Thread-safe.

@@ -34,6 +34,15 @@ void advise_willneed(const uint8_t* p, uint64_t n) {
   ::madvise(lo, len, MADV_WILLNEED);
 }
 
+bool is_resident(const uint8_t* p, uint64_t n) {
+  if (p == nullptr || n == 0) return true;
+  auto [lo, len] = page_range(p, n);
+  thread_local std::vector<unsigned char> pages;
+  pages.resize(len / page_size());
+  if (::mincore(lo, len, pages.data()) != 0) return false;
+  return std::all_of(pages.begin(), pages.end(), [](unsigned char v) { return (v & 1) != 0; });
+}
+
 void populate_read(const uint8_t* p, uint64_t n) {
   if (p == nullptr || n == 0) return;
   auto [lo, len] = page_range(p, n);

@@ -11,6 +11,10 @@ namespace strata {
 // whole pages). Never blocks on I/O and never fails: a refused hint only costs speed.
 void advise_willneed(const uint8_t* p, uint64_t n);
 
+// Whether every page of [p, p+n) is in the page cache (mincore). Much cheaper than asking the
+// kernel to fault in or read ahead a range that is already there. False if mincore fails.
+bool is_resident(const uint8_t* p, uint64_t n);
+
 // Makes [p, p+n) of a read-only mapping resident, blocking until it is (MADV_POPULATE_READ,
 // or touching one byte per page on kernels without it). Thread-safe.
 void populate_read(const uint8_t* p, uint64_t n);

@@ -24,17 +24,18 @@ ExpertLease ResidentMmapSource::acquire(int layer, std::span<const int> experts,
   ExpertLease inner = inner_->acquire(layer, experts, router_scores);
   const auto start = std::chrono::steady_clock::now();
   if (populate_) {
-    // Hint every range first so the kernel reads them in parallel, then wait for each.
+    // Only ranges with pages missing from the page cache are hinted (all first, so the kernel
+    // reads them in parallel) and then faulted in: on ranges already cached both calls cost far
+    // more than the check.
+    thread_local std::vector<const ExpertPartLocation*> missing;
+    missing.clear();
     for (const ExpertWeights& w : inner.weights()) {
       for (const ExpertPartLocation& p : layout_.at(layer, w.expert).parts) {
-        advise_willneed(layout_.mapped(p), p.nbytes);
+        if (!is_resident(layout_.mapped(p), p.nbytes)) missing.push_back(&p);
       }
     }
-    for (const ExpertWeights& w : inner.weights()) {
-      for (const ExpertPartLocation& p : layout_.at(layer, w.expert).parts) {
-        populate_read(layout_.mapped(p), p.nbytes);
-      }
-    }
+    for (const ExpertPartLocation* p : missing) advise_willneed(layout_.mapped(*p), p->nbytes);
+    for (const ExpertPartLocation* p : missing) populate_read(layout_.mapped(*p), p->nbytes);
   }
   const auto waited = std::chrono::duration_cast<std::chrono::nanoseconds>(
       std::chrono::steady_clock::now() - start);
@@ -93,7 +94,7 @@ void ResidentMmapSource::prefetch(int layer, std::span<const int> experts) {
   for (int e : experts) {
     if (e < 0 || e >= layout_.n_expert()) continue;
     for (const ExpertPartLocation& p : layout_.at(layer, e).parts) {
-      advise_willneed(layout_.mapped(p), p.nbytes);
+      if (!is_resident(layout_.mapped(p), p.nbytes)) advise_willneed(layout_.mapped(p), p.nbytes);
     }
   }
 }

@@ -28,8 +28,10 @@ class ResidentMmapSource final : public ExpertSource, public ExpertStatsSource {
   // inner source throws. Thread-safe.
   ExpertLease acquire(int layer, std::span<const int> experts,
                       std::span<const float> router_scores = {}) override;
-  // madvise(WILLNEED) on the experts' byte ranges; never blocks. Ignores unknown experts.
+  // madvise(WILLNEED) on the experts' byte ranges not in the page cache; never blocks. Ignores
+  // unknown experts.
   void prefetch(int layer, std::span<const int> experts) override;
+  bool uses_prefetch() const override { return populate_; }
   const char* describe() const override { return description_.c_str(); }
   StoreStats stats() const override;
 
