@@ -6,7 +6,7 @@
 #
 #   bench/big_model.sh [BUILD_DIR] [MODEL_OUT]
 #
-# Environment: THREADS (default: all cores), TG (tokens per run, default 32), REPS (default 2),
+# Environment: THREADS (default: all cores), TG (tokens per run, default 64), REPS (default 3),
 # SWEEP (cache sizes, default "4G,8G"), TYPE (default q8_0), HOLD (e.g. 10G: another process holds
 # that much RAM during the runs, as in the llama.cpp baseline), COLD=1 (also cold-start runs),
 # KEEP=1 (keep the generated model; by default it is deleted at the end).
@@ -18,8 +18,8 @@ type=${TYPE:-q8_0}
 model=${2:-$root/models/qwen3-30b-a3b-$type.gguf}
 strata=$build/strata
 threads=${THREADS:-0}
-tg=${TG:-32}
-reps=${REPS:-2}
+tg=${TG:-64}
+reps=${REPS:-3}
 sweep=${SWEEP:-4G,8G}
 
 if [[ ! -x $strata ]]; then
@@ -65,8 +65,7 @@ mkdir -p "$out"
 common=(-m "$model" -p 0 -n "$tg" -r "$reps" -t "$threads")
 
 echo "== mmap, and direct with a cache sweep" >&2
-"$strata" bench "${common[@]}" --modes mmap,direct --cache-sweep "$sweep" --json > "$out/warm.json"
-"$strata" bench "${common[@]}" --modes mmap,direct --cache-sweep "$sweep" --no-probe \
+"$strata" bench "${common[@]}" --modes mmap,direct --cache-sweep "$sweep" --json-out "$out/warm.json" \
   --plot "$out/cache-sweep.svg" | tee "$out/warm.md"
 
 if [[ -n ${COLD:-} ]]; then

@@ -29,6 +29,7 @@
 #include "engine/sampler.h"
 #include "kernels/kernel_table.h"
 #include "loader/model.h"
+#include "storage/bandwidth_probe.h"
 #include "storage/mmap_expert_source.h"
 
 namespace {
@@ -38,39 +39,6 @@ using strata::Batch;
 using strata::Engine;
 
 double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
-// Read bandwidth of this machine: every thread streams its share of a buffer much larger than the
-// caches; the best of a few passes.
-double measure_read_bandwidth(int n_threads) {
-  const size_t bytes = size_t{1} << 30;
-  const size_t n = bytes / sizeof(uint64_t);
-  std::unique_ptr<uint64_t[]> buf(new uint64_t[n]);
-  for (size_t i = 0; i < n; ++i) buf[i] = i;
-  double best = 0.0;
-  std::vector<uint64_t> sums(static_cast<size_t>(n_threads));
-  for (int pass = 0; pass < 4; ++pass) {
-    const auto t0 = Clock::now();
-    std::vector<std::thread> ts;
-    for (int t = 0; t < n_threads; ++t) {
-      ts.emplace_back([&, t] {
-        const size_t lo = n * static_cast<size_t>(t) / static_cast<size_t>(n_threads);
-        const size_t hi = n * static_cast<size_t>(t + 1) / static_cast<size_t>(n_threads);
-        uint64_t a = 0, b = 0, c = 0, d = 0;
-        for (size_t i = lo; i + 4 <= hi; i += 4) {
-          a += buf[i];
-          b ^= buf[i + 1];
-          c += buf[i + 2];
-          d ^= buf[i + 3];
-        }
-        sums[static_cast<size_t>(t)] = a + b + c + d;
-      });
-    }
-    for (auto& th : ts) th.join();
-    best = std::max(best, static_cast<double>(bytes) / since(t0));
-  }
-  if (std::accumulate(sums.begin(), sums.end(), uint64_t{0}) == 42) std::printf(" ");  // keep the reads
-  return best;
-}
 
 // Bytes one decode step reads: every weight except the embedding table (one row of it), and the
 // routed experts' share (n_expert_used of n_expert) of each expert tensor.
@@ -195,7 +163,9 @@ int run(int argc, char** argv) {
   }
 
   const double bytes = decode_bytes_per_token(*model);
-  const double bw = measure_read_bandwidth(engine.n_threads());
+  const double bw = static_cast<double>(
+      strata::measure_memory_bandwidth(1ull << 30, static_cast<unsigned>(engine.n_threads())).gib_per_s() *
+      (1024.0 * 1024.0 * 1024.0));
   std::printf("decode reads %.1f MiB/token -> %.2f GB/s achieved; measured read bandwidth %.2f GB/s; "
               "fraction %.0f%%\n",
               bytes / (1024.0 * 1024.0), bytes * t.mean / 1e9, bw / 1e9, 100.0 * bytes * t.mean / bw);

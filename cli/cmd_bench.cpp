@@ -21,6 +21,7 @@
 #include "cli/command.h"
 #include "cli/svg_plot.h"
 #include "common/error.h"
+#include "common/read_file.h"
 #include "common/system_memory.h"
 #include "engine/engine.h"
 #include "engine/model_path.h"
@@ -44,6 +45,7 @@ struct BenchArgs {
   std::string cache_sweep;  // comma list of sizes for slot modes
   bool cold = false;
   bool json = false;
+  std::string json_out;     // also write the JSON here, next to the table
   bool no_probe = false;
   bool no_prefetch = false;
   uint32_t seed = 42;
@@ -72,6 +74,7 @@ struct Sample {
   int n_tokens = 0;
   std::vector<double> rates;  // tokens/s per repetition
   uint64_t tier2_bytes = 0;   // read from disk during the measured repetitions
+  uint64_t stall_ns = 0;      // waited for expert reads / page faults-in during them
   double seconds = 0;         // total measured time
   double hit_rate = -1;       // expert cache hit rate during the test; -1 if not a store
   int reps = 0;
@@ -81,6 +84,9 @@ struct Sample {
   // Bytes read from disk (tier 2) per evaluated token.
   double disk_bytes_per_token() const {
     return n_tokens > 0 && reps > 0 ? static_cast<double>(tier2_bytes) / (static_cast<double>(n_tokens) * reps) : 0;
+  }
+  double stall_ms_per_token() const {
+    return n_tokens > 0 && reps > 0 ? static_cast<double>(stall_ns) / 1e6 / (static_cast<double>(n_tokens) * reps) : 0;
   }
   double mean() const {
     return rates.empty() ? 0 : std::accumulate(rates.begin(), rates.end(), 0.0) / static_cast<double>(rates.size());
@@ -142,6 +148,7 @@ Sample run_test(Engine& engine, ExpertSource& source, bool prompt, int n, int n_
   for (int q = 0; q < n_seq; ++q) engine.clear_seq(q);
   const StoreCounters after = counters(source);
   s.tier2_bytes = after.bytes_tier2 - before.bytes_tier2;
+  s.stall_ns = after.stall_ns - before.stall_ns;
   // A hit rate only means something where experts are cached (slot modes).
   if (dynamic_cast<ExpertStore*>(&source) != nullptr && after.requests > before.requests) {
     const uint64_t hits = (after.hits + after.prefetch_hits) - (before.hits + before.prefetch_hits);
@@ -153,6 +160,8 @@ Sample run_test(Engine& engine, ExpertSource& source, bool prompt, int n, int n_
 int run_bench(const BenchArgs& a) {
   if (a.pp < 0 || a.tg < 0 || a.pp + a.tg == 0) fail("nothing to measure: set -p and/or -n above 0");
   if (a.reps < 1) fail("-r must be at least 1");
+  // Fail now rather than after a long run if the results cannot be written.
+  if (!a.json_out.empty()) write_whole_file(a.json_out, "");
   const StoreOptions base = a.store.resolve();
 
   std::vector<Config> configs;
@@ -259,6 +268,7 @@ int run_bench(const BenchArgs& a) {
                       s.test[0] == 'p' ? fmt::format("{:.0f}", s.ttft_ms()) : std::string("-"),
                       s.hit_rate < 0 ? "-" : fmt::format("{:.1f}", 100 * s.hit_rate),
                       fmt::format("{:.2f}", s.disk_bytes_per_token() / (1024.0 * 1024.0)),
+                      fmt::format("{:.1f}", s.stall_ms_per_token()),
                       a.no_probe ? fmt::format("{:.2f}", mem_rate) : fmt::format("{:.2f} ({:.0f}%)", mem_rate, 100 * mem_frac),
                       a.no_probe ? fmt::format("{:.3f}", disk_rate) : fmt::format("{:.3f} ({:.0f}%)", disk_rate, 100 * disk_frac)});
       results.push_back({{"model", a.model},
@@ -274,6 +284,7 @@ int run_bench(const BenchArgs& a) {
                          {"hit_rate", s.hit_rate < 0 ? nlohmann::json() : nlohmann::json(s.hit_rate)},
                          {"tier2_bytes", s.tier2_bytes},
                          {"disk_bytes_per_token", s.disk_bytes_per_token()},
+                         {"stall_ms_per_token", s.stall_ms_per_token()},
                          {"ttft_ms", s.test[0] == 'p' ? nlohmann::json(s.ttft_ms()) : nlohmann::json()},
                          {"weights_gib_s", mem_rate},
                          {"mem_fraction", mem_frac},
@@ -314,17 +325,20 @@ int run_bench(const BenchArgs& a) {
     spdlog::info("plot written to {}", a.plot);
   }
 
+  nlohmann::json out;
+  out["machine"] = {{"mem_gib_s", mem.gib_per_s()},
+                    {"disk_gib_s", disk.gib_per_s()},
+                    {"disk_direct", disk.direct},
+                    {"disk_backend", disk.backend}};
+  out["results"] = results;
+  if (!a.json_out.empty()) {
+    write_whole_file(a.json_out, out.dump(2) + "\n");
+  }
   if (a.json) {
-    nlohmann::json out;
-    out["machine"] = {{"mem_gib_s", mem.gib_per_s()},
-                      {"disk_gib_s", disk.gib_per_s()},
-                      {"disk_direct", disk.direct},
-                      {"disk_backend", disk.backend}};
-    out["results"] = results;
     std::printf("%s\n", out.dump(2).c_str());
     return 0;
   }
-  const std::vector<std::string> head{"model", "mode", "cache", "test", "t/s", "TTFT ms", "hit %", "disk MiB/tok",
+  const std::vector<std::string> head{"model", "mode", "cache", "test", "t/s", "TTFT ms", "hit %", "disk MiB/tok", "stall ms/tok",
                                       "weights GiB/s (of RAM)", "disk GiB/s (of disk)"};
   std::vector<size_t> width(head.size());
   auto measure = [&](const std::vector<std::string>& r) {
@@ -365,6 +379,7 @@ const Registration kBench{
       app.add_flag("--no-probe", args->no_probe, "Skip the memory and disk bandwidth measurements");
       app.add_option("--seed", args->seed, "Seed of the random prompt tokens");
       app.add_flag("--json", args->json, "Print JSON instead of the table");
+      app.add_option("--json-out", args->json_out, "Also write the JSON results to this file");
       app.add_option("--parallel", args->parallel,
                      "Comma list of sequence counts for batched decode, e.g. 4,16 (test tgNxS: S sequences "
                      "decoding together, total tokens/s)");

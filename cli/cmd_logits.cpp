@@ -5,12 +5,12 @@
 
 #include <charconv>
 #include <cstdio>
-#include <fstream>
 #include <string>
 #include <vector>
 
 #include "cli/command.h"
 #include "common/error.h"
+#include "common/read_file.h"
 #include "engine/engine.h"
 #include "engine/model_path.h"
 #include "engine/sampler.h"
@@ -67,14 +67,12 @@ int run_logits(const LogitsArgs& a) {
   engine.decode(batch);
 
   if (!a.output.empty()) {
-    std::ofstream out(a.output, std::ios::binary | std::ios::trunc);
-    if (!out) fail("cannot open '{}' for writing", a.output);
+    std::string bytes;
     for (size_t i = 0; i < engine.n_logits(); ++i) {
       const auto row = engine.logits(i);
-      out.write(reinterpret_cast<const char*>(row.data()), static_cast<std::streamsize>(row.size_bytes()));
+      bytes.append(reinterpret_cast<const char*>(row.data()), row.size_bytes());
     }
-    out.close();
-    if (!out) fail("error writing '{}'", a.output);
+    write_whole_file(a.output, bytes);
   }
   if (a.gen > 0) {
     std::string line;

@@ -3,9 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <fstream>
 
 #include "common/error.h"
+#include "common/read_file.h"
 
 namespace strata::cli {
 namespace {
@@ -79,11 +79,7 @@ void write_svg_plot(const std::string& path, const std::string& title, const std
     svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\">{}</text>\n", kLeft + plot_w + 30, ly, escape(series[i].label));
   }
   svg += "</svg>\n";
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) fail("cannot open '{}' for writing", path);
-  out << svg;
-  out.close();
-  if (!out) fail("error writing '{}'", path);
+  write_whole_file(path, svg);
 }
 
 }  // namespace strata::cli

@@ -18,4 +18,12 @@ std::string read_whole_file(const std::string& path) {
   return ss.str();
 }
 
+void write_whole_file(const std::string& path, std::string_view bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) fail("cannot open '{}' for writing: {}", path, std::strerror(errno));
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  out.close();
+  if (!out) fail("error writing '{}': {}", path, std::strerror(errno));
+}
+
 }  // namespace strata

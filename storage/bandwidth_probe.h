@@ -16,7 +16,7 @@ struct BandwidthReport {
 
 // Read bandwidth of RAM: `threads` threads (0 = all) sum a `bytes` buffer, best of `repeats`.
 // Throws strata::Error if the buffer cannot be allocated.
-BandwidthReport measure_memory_bandwidth(uint64_t bytes, unsigned threads, int repeats = 3);
+BandwidthReport measure_memory_bandwidth(uint64_t bytes, unsigned threads, int repeats = 5);
 
 // Read bandwidth of the device holding `path`: O_DIRECT reads of 4 MiB chunks spread over the
 // first `max_bytes` of the file (a smaller file is read several times, up to 256 MiB in all, so

@@ -51,6 +51,26 @@ TEST(BenchCommand, JsonCoversModesSweepAndBatchedDecode) {
   std::filesystem::remove(plot);
 }
 
+TEST(BenchCommand, TableWithJsonOutFileAndStallColumn) {
+  const std::string json = testing::TempDir() + "bench_test_out.json";
+  std::filesystem::remove(json);
+  const auto r = run_command({STRATA_BINARY, "bench", "-p", "0", "-n", "4", "-r", "1", "-t", "1", "--modes", "direct",
+                              "--expert-cache", "4M", "--no-probe", "--json-out", json});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("stall ms/tok"), std::string::npos) << r.out;  // the table is still printed
+  std::ifstream in(json);
+  const auto j = nlohmann::json::parse(in);
+  ASSERT_EQ(j.at("results").size(), 1u);
+  EXPECT_GE(j["results"][0].at("stall_ms_per_token").get<double>(), 0.0);
+  std::filesystem::remove(json);
+  // An unwritable destination fails before anything is measured.
+  const auto bad = run_command({STRATA_BINARY, "bench", "-p", "0", "-n", "4", "--no-probe", "--json-out",
+                                testing::TempDir() + "no/such/dir/out.json"});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("no/such/dir/out.json"), std::string::npos) << bad.err;
+  EXPECT_EQ(bad.out.find("| model"), std::string::npos) << bad.out;
+}
+
 TEST(BenchCommand, BadRequestsAreOneLineErrors) {
   for (const std::vector<std::string>& args :
        {std::vector<std::string>{"-p", "0", "-n", "0"}, {"--parallel", "0"}, {"-r", "0"}, {"--modes", "tape"}}) {
