@@ -83,14 +83,18 @@ DiskReport measure_disk_bandwidth(const std::string& path, uint64_t max_bytes, u
   if (fd < 0) fail("cannot open '{}': {}", path, std::strerror(errno));
   struct stat st{};
   ::fstat(fd, &st);
-  const uint64_t size = std::min<uint64_t>(static_cast<uint64_t>(st.st_size), max_bytes) / 4096 * 4096;
-  if (size == 0) {
+  const uint64_t file_size = static_cast<uint64_t>(st.st_size) / 4096 * 4096;
+  if (file_size == 0) {
     ::close(fd);
     fail("'{}' is too small to measure disk bandwidth", path);
   }
-  const uint64_t kChunk = std::min<uint64_t>(4ull << 20, size);
-  const uint64_t chunks = size / kChunk;
-  const unsigned inflight = static_cast<unsigned>(std::min<uint64_t>(depth, chunks));
+  const uint64_t kChunk = std::min<uint64_t>(4ull << 20, file_size);
+  // Chunks spread evenly over the whole file, as expert reads are; a small file is read over
+  // again.
+  const uint64_t total = std::max<uint64_t>(max_bytes / kChunk, 1);
+  const uint64_t slots = file_size / kChunk;  // distinct chunk positions
+  const uint64_t stride = std::max<uint64_t>(slots / std::min(slots, total), 1) * kChunk;
+  const unsigned inflight = static_cast<unsigned>(std::min<uint64_t>(depth, total));
   void* buf = std::aligned_alloc(4096, inflight * kChunk);
   if (buf == nullptr) {
     ::close(fd);
@@ -114,23 +118,18 @@ DiskReport measure_disk_bandwidth(const std::string& path, uint64_t max_bytes, u
     }, &why);
   }
   report.backend = backend->name();
-  // Reads are issued in waves of `inflight` into the same buffers: their content is discarded.
-  // A small file is read over again until kMinBytes have moved, so the figure is a rate and not
-  // one request's latency.
-  constexpr uint64_t kMinBytes = 256ull << 20;
-  const uint64_t passes = std::max<uint64_t>(1, std::min(kMinBytes, max_bytes) / (chunks * kChunk));
-  const uint64_t total = passes * chunks;
+  // Everything is submitted at once and the backend keeps `inflight` reads going, so the device
+  // queue never drains between waves. Reads share `inflight` buffers; their content is discarded.
+  std::vector<ReadRequest> batch;
+  for (uint64_t c = 0; c < total; ++c) {
+    const uint64_t offset = (c * stride) % (slots * kChunk);
+    batch.push_back({fd, offset, kChunk, kChunk, static_cast<uint8_t*>(buf) + (c % inflight) * kChunk, c});
+  }
   const auto start = std::chrono::steady_clock::now();
-  for (uint64_t first = 0; first < total; first += inflight) {
-    std::vector<ReadRequest> batch;
-    const uint64_t last = std::min(total, first + inflight);
-    for (uint64_t c = first; c < last; ++c) {
-      batch.push_back({fd, (c % chunks) * kChunk, kChunk, kChunk,
-                       static_cast<uint8_t*>(buf) + (c - first) * kChunk, c});
-    }
-    backend->submit(std::move(batch));
+  backend->submit(std::move(batch));
+  {
     std::unique_lock lock(mutex);
-    cv.wait(lock, [&] { return done >= last; });
+    cv.wait(lock, [&] { return done >= total; });
   }
   report.seconds = seconds_since(start);
   report.bytes = total * kChunk;

@@ -18,11 +18,11 @@ struct BandwidthReport {
 // Throws strata::Error if the buffer cannot be allocated.
 BandwidthReport measure_memory_bandwidth(uint64_t bytes, unsigned threads, int repeats = 5);
 
-// Read bandwidth of the device holding `path`: O_DIRECT reads of 4 MiB chunks spread over the
-// first `max_bytes` of the file (a smaller file is read several times, up to 256 MiB in all, so
-// that a rate rather than one request's latency is measured), `depth` in flight through the expert store's I/O backend (so the
-// page cache does not flatter it; falls back to buffered reads if O_DIRECT is refused, which
-// `direct` then says). Throws strata::Error if the file cannot be read.
+// Read bandwidth of the device holding `path`: `max_bytes` (whole chunks, at least one; ask for
+// hundreds of MiB to measure a rate rather than a latency) of O_DIRECT reads of 4 MiB chunks
+// spread evenly over the whole file (a small file is read over again), `depth` kept in flight through the
+// expert store's I/O backend (so the page cache does not flatter it; falls back to buffered reads
+// if O_DIRECT is refused, which `direct` then says). Throws strata::Error if the file cannot be read.
 struct DiskReport : BandwidthReport {
   bool direct = true;
   std::string backend;

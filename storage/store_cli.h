@@ -19,7 +19,7 @@ inline void add_store_flags(CLI::App& app, StoreFlags& f) {
                  "Expert cache (slots) size, e.g. 8G; default from available memory");
   app.add_option("--prefault", f.prefault,
                  "Fault weights in at load: auto|on|off (auto: dense always, all if it fits)");
-  app.add_option("--evict", f.evict, "Expert cache eviction policy: lru|lfu|sieve");
+  app.add_option("--evict", f.evict, "Expert cache eviction policy: lru (default) | lfu (decayed heat from router scores) | sieve");
   app.add_option("--expert-io", f.io, "Expert reads: auto|uring|pread");
   app.add_option("--resident-layers", f.resident, "Keep the experts of layers A:B (end exclusive) cached");
   app.add_flag("--mlock", f.mlock, "Lock the expert cache in RAM (needs RLIMIT_MEMLOCK)");

@@ -10,7 +10,7 @@ struct StoreFlags {
   std::string mode = "auto";
   std::string cache;        // empty: from available memory
   std::string prefault = "auto";
-  std::string evict = "lfu";
+  std::string evict = "lru";  // measured best on the bigger-than-RAM bench (README)
   std::string io = "auto";
   std::string resident;     // "A:B" keeps layers [A, B) in slots
   bool mlock = false;

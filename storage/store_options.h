@@ -23,7 +23,7 @@ enum class IoKind { Auto, Uring, Pread };
 struct StoreOptions {
   StoreMode mode = StoreMode::Auto;
   uint64_t cache_bytes = 0;         // tier-0 budget; 0 = derive from available memory
-  EvictionKind eviction = EvictionKind::Lfu;
+  EvictionKind eviction = EvictionKind::Lru;
   double lfu_decay = 0.98;          // heat kept per layer step (EMA); in (0, 1]
   PrefaultMode prefault = PrefaultMode::Auto;
   int resident_begin = 0;           // keep layers [resident_begin, resident_end) in slots

@@ -203,18 +203,26 @@ TEST(ExpertStore, ResidentLayersStayInSlots) {
   EXPECT_THROW(ExpertStore(*m.layout, o), Error);
 }
 
-// Fails every read of one expert's down matrix while armed.
-class FailExpert : public FaultInjector {
+// An injector that acts on the reads overlapping the file bytes [lo, hi).
+class RangeInjector : public FaultInjector {
  public:
-  FailExpert(uint64_t lo, uint64_t hi) : lo_(lo), hi_(hi) {}
-  std::atomic<bool> armed{true};
-  int64_t on_result(const ReadRequest&, uint64_t offset, uint64_t length, int64_t result) override {
-    if (armed && offset < hi_ && lo_ < offset + length) return -EIO;
-    return result;
-  }
+  RangeInjector(uint64_t lo, uint64_t hi) : lo_(lo), hi_(hi) {}
+
+ protected:
+  bool overlaps(uint64_t offset, uint64_t length) const { return offset < hi_ && lo_ < offset + length; }
 
  private:
   uint64_t lo_, hi_;
+};
+
+// Fails every read of the range while armed.
+class FailExpert : public RangeInjector {
+ public:
+  using RangeInjector::RangeInjector;
+  std::atomic<bool> armed{true};
+  int64_t on_result(const ReadRequest&, uint64_t offset, uint64_t length, int64_t result) override {
+    return armed && overlaps(offset, length) ? -EIO : result;
+  }
 };
 
 TEST(ExpertStore, ReadErrorIsOneClearErrorAndRetriedLater) {
@@ -241,18 +249,15 @@ TEST(ExpertStore, ReadErrorIsOneClearErrorAndRetriedLater) {
   }
 }
 
-// Holds back the completion of reads overlapping [lo, hi) until opened.
-class Gate : public FaultInjector {
+// Holds back the completion of reads of the range until opened.
+class Gate : public RangeInjector {
  public:
-  Gate(uint64_t lo, uint64_t hi) : lo_(lo), hi_(hi) {}
+  using RangeInjector::RangeInjector;
   std::atomic<bool> open{false};
   int64_t on_result(const ReadRequest&, uint64_t offset, uint64_t length, int64_t result) override {
-    while (!open && offset < hi_ && lo_ < offset + length) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    while (!open && overlaps(offset, length)) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     return result;
   }
-
- private:
-  uint64_t lo_, hi_;
 };
 
 TEST(ExpertStore, AsyncAcquireReadyExpertsFirstThenWaitsForTheRest) {
