@@ -50,10 +50,13 @@ BandwidthReport measure_memory_bandwidth(uint64_t bytes, unsigned threads, int r
   // Huge pages where the kernel has them: with 4 KiB pages on a fragmented machine the probe
   // measures TLB misses (half the bandwidth, seen here), not the memory.
   ::madvise(p, bytes, MADV_HUGEPAGE);
-  std::memset(p, 1, bytes);
+  const size_t n = bytes / 8;
+  // Distinct contents: identical pages may be merged (KSM on a VM's host), and then the probe
+  // reads one page from cache.
+  auto* fill = static_cast<uint64_t*>(p);
+  for (size_t i = 0; i < n; ++i) fill[i] = i * 0x9E3779B97F4A7C15ull;
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
   const auto* words = static_cast<const uint64_t*>(p);
-  const size_t n = bytes / 8;
   BandwidthReport best;
   std::atomic<uint64_t> sink{0};
   for (int r = 0; r < std::max(1, repeats); ++r) {
