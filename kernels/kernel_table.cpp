@@ -15,6 +15,7 @@ KernelTable make_table(Isa isa) {
   KernelTable t;
   fill_scalar_kernels(t);
   if (isa == Isa::Avx2) fill_avx2_kernels(t);
+  if (isa == Isa::Avx512) fill_avx512_kernels(t);
   return t;
 }
 
@@ -22,6 +23,8 @@ bool supported(Isa isa) {
   switch (isa) {
     case Isa::Scalar: return true;
     case Isa::Avx2: return cpu_features().has_avx2_fma_f16c();
+    case Isa::Avx512: return cpu_features().has_avx2_fma_f16c() && cpu_features().has_avx512_core() &&
+                             cpu_features().avx512vnni;
   }
   return false;
 }
@@ -65,14 +68,21 @@ void KernelTable::quantize_activations(TensorType w, const float* src, void* dst
 }
 
 Isa choose_isa(const char* forced) {
-  if (forced == nullptr || *forced == '\0') return supported(Isa::Avx2) ? Isa::Avx2 : Isa::Scalar;
+  if (forced == nullptr || *forced == '\0') {
+    if (supported(Isa::Avx512)) return Isa::Avx512;
+    return supported(Isa::Avx2) ? Isa::Avx2 : Isa::Scalar;
+  }
   const std::string f = forced;
   if (f == "scalar") return Isa::Scalar;
   if (f == "avx2") {
     if (!supported(Isa::Avx2)) fail("STRATA_ISA=avx2, but this CPU lacks AVX2/FMA/F16C");
     return Isa::Avx2;
   }
-  fail("STRATA_ISA={} is not one of: scalar, avx2", f);
+  if (f == "avx512") {
+    if (!supported(Isa::Avx512)) fail("STRATA_ISA=avx512, but this CPU lacks AVX-512 F/BW/VL/VNNI");
+    return Isa::Avx512;
+  }
+  fail("STRATA_ISA={} is not one of: scalar, avx2, avx512", f);
 }
 
 const KernelTable& kernels() { return select(); }
@@ -80,13 +90,21 @@ const KernelTable& kernels() { return select(); }
 const KernelTable* kernel_table(Isa isa) {
   static const KernelTable scalar = make_table(Isa::Scalar);
   static const KernelTable* avx2 = supported(Isa::Avx2) ? new KernelTable(make_table(Isa::Avx2)) : nullptr;
-  return isa == Isa::Scalar ? &scalar : avx2;
+  static const KernelTable* avx512 =
+      supported(Isa::Avx512) ? new KernelTable(make_table(Isa::Avx512)) : nullptr;
+  switch (isa) {
+    case Isa::Scalar: return &scalar;
+    case Isa::Avx2: return avx2;
+    case Isa::Avx512: return avx512;
+  }
+  return nullptr;
 }
 
 std::string_view isa_name(Isa isa) {
   switch (isa) {
     case Isa::Scalar: return "scalar";
     case Isa::Avx2: return "avx2";
+    case Isa::Avx512: return "avx512";
   }
   return "?";
 }

@@ -12,7 +12,8 @@
 
 namespace strata {
 
-enum class Isa { Scalar, Avx2 };
+// Avx512: AVX-512 F/BW/VL + VNNI (see kernels_avx512.cpp).
+enum class Isa { Scalar, Avx2, Avx512 };
 
 // Largest number of activation rows one multi-dot call handles (the GEMM register block).
 inline constexpr int kMaxDotTokens = 4;
@@ -45,7 +46,8 @@ struct KernelTable {
   void quantize_activations(TensorType w, const float* src, void* dst, int64_t n) const;
 };
 
-// The table in use: the best ISA the CPU supports, or what STRATA_ISA (scalar|avx2) forces.
+// The table in use: the best ISA the CPU supports, or what STRATA_ISA (scalar|avx2|avx512)
+// forces.
 // Selected on first call (thread-safe). A forced ISA the CPU lacks throws strata::Error.
 const KernelTable& kernels();
 // The ISA kernels() picks for a STRATA_ISA value (nullptr or "" = best supported). Throws
@@ -57,8 +59,9 @@ std::string_view isa_name(Isa isa);
 // Name of the ISA of kernels(), e.g. "avx2", for the run banner.
 std::string_view kernel_isa_name();
 
-// Implemented in kernels_scalar.cpp / kernels_avx2.cpp.
+// Implemented in kernels_scalar.cpp / kernels_avx2.cpp / kernels_avx512.cpp.
 void fill_scalar_kernels(KernelTable& t);
 void fill_avx2_kernels(KernelTable& t);
+void fill_avx512_kernels(KernelTable& t);
 
 }  // namespace strata

@@ -5,11 +5,13 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build ccache pkg-config clang libclang-rt-14-dev
-  liburing-dev libhwloc-dev libnuma-dev libdnnl-dev
+  liburing-dev libhwloc-dev libnuma-dev libdnnl-dev ocl-icd-opencl-dev
   nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   nodejs python3 python3-jinja2 python3-numpy
 )
+# ocl-icd-opencl-dev: oneDNN's CMake package config requires OpenCL, which libdnnl-dev only
+# recommends (and --no-install-recommends skips).
 
 missing=()
 for p in "${packages[@]}"; do

@@ -2,6 +2,7 @@
 
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <cstdio>
 #include <unistd.h>
 
 #include <algorithm>
@@ -87,6 +88,22 @@ uint64_t process_major_faults() {
   rusage usage{};
   ::getrusage(RUSAGE_SELF, &usage);
   return static_cast<uint64_t>(usage.ru_majflt);
+}
+
+uint64_t process_storage_read_bytes() {
+  std::FILE* f = std::fopen("/proc/self/io", "r");
+  if (f == nullptr) return 0;
+  char line[128];
+  uint64_t bytes = 0;
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    unsigned long long v = 0;
+    if (std::sscanf(line, "read_bytes: %llu", &v) == 1) {
+      bytes = v;
+      break;
+    }
+  }
+  std::fclose(f);
+  return bytes;
 }
 
 }  // namespace strata

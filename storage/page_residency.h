@@ -36,4 +36,10 @@ PrefaultReport prefault_parallel(const std::vector<std::span<const uint8_t>>& ra
 // Major page faults of the whole process so far (getrusage RUSAGE_SELF).
 uint64_t process_major_faults();
 
+// Bytes this process has caused to be read from storage so far (`read_bytes` of /proc/self/io):
+// page-cache misses of mappings and reads alike, O_DIRECT reads included, cache hits not. The
+// one measure of disk traffic that covers every expert mode. 0 where the kernel does not
+// account I/O per task.
+uint64_t process_storage_read_bytes();
+
 }  // namespace strata

@@ -7,14 +7,25 @@
 
 namespace strata {
 
+namespace {
+
+const char* residency_text(MmapResidency r) {
+  switch (r) {
+    case MmapResidency::Populate: return ", pages faulted in before expert compute";
+    case MmapResidency::Prefaulted: return ", all pages prefaulted at load";
+    case MmapResidency::Demand: return ", no hints: pages fault in during expert compute";
+  }
+  return "";
+}
+
+}  // namespace
+
 ResidentMmapSource::ResidentMmapSource(std::unique_ptr<ExpertSource> inner, ExpertLayout layout,
-                                       bool populate_on_acquire)
+                                       MmapResidency residency)
     : inner_(std::move(inner)),
       layout_(std::move(layout)),
-      populate_(populate_on_acquire),
-      description_(std::string(inner_->describe()) +
-                   (populate_on_acquire ? ", pages faulted in before expert compute"
-                                        : ", all pages prefaulted at load")),
+      residency_(residency),
+      description_(std::string(inner_->describe()) + residency_text(residency)),
       stats_(layout_.n_layer(), layout_.n_expert()),
       predicted_(static_cast<size_t>(layout_.n_layer())) {}
 
@@ -23,7 +34,7 @@ ExpertLease ResidentMmapSource::acquire(int layer, std::span<const int> experts,
   // The inner source validates layer and expert ids and throws for bad ones.
   ExpertLease inner = inner_->acquire(layer, experts, router_scores);
   const auto start = std::chrono::steady_clock::now();
-  if (populate_) {
+  if (residency_ == MmapResidency::Populate) {
     // Only ranges with pages missing from the page cache are hinted (all first, so the kernel
     // reads them in parallel) and then faulted in: on ranges already cached both calls cost far
     // more than the check.
@@ -79,7 +90,7 @@ void ResidentMmapSource::release(uint64_t ticket) {
 }
 
 void ResidentMmapSource::prefetch(int layer, std::span<const int> experts) {
-  if (!layout_.has_experts(layer)) return;
+  if (residency_ != MmapResidency::Populate || !layout_.has_experts(layer)) return;
   {
     std::lock_guard lock(mutex_);
     std::vector<char>& predicted = predicted_[static_cast<size_t>(layer)];

@@ -3,6 +3,7 @@
 // acquired expert are faulted in (MADV_POPULATE_READ) before acquire() returns, and predicted
 // experts get madvise(WILLNEED) as soon as prefetch() names them. Expert compute then never
 // takes a major fault; the major faults seen while leases are held are counted to prove it.
+// The same wrapper, with no hints, measures the plain-mmap baseline (faults during compute).
 #include <memory>
 #include <mutex>
 #include <string>
@@ -15,23 +16,28 @@
 
 namespace strata {
 
+// How the pages of acquired experts become resident.
+enum class MmapResidency {
+  Populate,    // faulted in by acquire(), predicted experts hinted with madvise(WILLNEED)
+  Prefaulted,  // the whole model was prefaulted at load and fits: re-walking resident pages on
+               // every acquire would cost more than it protects (the fault counter still watches)
+  Demand,      // no hints: pages fault in during expert compute (the plain-mmap baseline)
+};
+
 class ResidentMmapSource final : public ExpertSource, public ExpertStatsSource {
  public:
   // `inner` returns pointers into the mappings `layout` describes (MmapExpertSource).
-  // `populate_on_acquire`: fault each acquired expert in before returning it. Pass false when
-  // the whole model was prefaulted at load and fits in memory: re-walking resident pages on
-  // every acquire then costs more than it protects (the fault counter still watches).
   ResidentMmapSource(std::unique_ptr<ExpertSource> inner, ExpertLayout layout,
-                     bool populate_on_acquire = true);
+                     MmapResidency residency = MmapResidency::Populate);
 
   // Faults the experts' pages in, then returns the inner source's pointers. Throws what the
   // inner source throws. Thread-safe.
   ExpertLease acquire(int layer, std::span<const int> experts,
                       std::span<const float> router_scores = {}) override;
-  // madvise(WILLNEED) on the experts' byte ranges not in the page cache; never blocks. Ignores
-  // unknown experts.
+  // madvise(WILLNEED) on the experts' byte ranges not in the page cache (Populate only); never
+  // blocks. Ignores unknown experts.
   void prefetch(int layer, std::span<const int> experts) override;
-  bool uses_prefetch() const override { return populate_; }
+  bool uses_prefetch() const override { return residency_ == MmapResidency::Populate; }
   const char* describe() const override { return description_.c_str(); }
   StoreStats stats() const override;
 
@@ -45,7 +51,7 @@ class ResidentMmapSource final : public ExpertSource, public ExpertStatsSource {
   };
   std::unique_ptr<ExpertSource> inner_;
   ExpertLayout layout_;
-  bool populate_;
+  MmapResidency residency_;
   std::string description_;
   mutable std::mutex mutex_;
   StoreStats stats_;

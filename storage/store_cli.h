@@ -13,8 +13,9 @@ namespace strata {
 
 inline void add_store_flags(CLI::App& app, StoreFlags& f) {
   app.add_option("--expert-mode", f.mode,
-                 "Where routed experts are served from: auto|mmap|slots|direct (auto: mmap if the "
-                 "model fits in 80% of available memory, else direct)");
+                 "Where routed experts are served from: auto|mmap|slots|direct|mmap-plain (auto: mmap if "
+                 "the model fits in 80% of available memory, else direct; mmap-plain: no residency "
+                 "hints, the baseline of an mmap-only engine)");
   app.add_option("--expert-cache", f.cache,
                  "Expert cache (slots) size, e.g. 8G; default from available memory");
   app.add_option("--prefault", f.prefault,

@@ -36,6 +36,10 @@ StorePlan plan_store(const StoreOptions& options, const StoreSizes& sizes) {
   plan.reason = fmt::format("expert mode {} -> {}: {}", store_mode_name(options.mode),
                             store_mode_name(plan.mode),
                             options.mode == StoreMode::Auto ? fit_text : std::string("as requested; ") + fit_text);
+  if (plan.mode == StoreMode::MmapPlain) {
+    plan.reason += "; " + prefault_text + "; no residency hints (baseline: experts fault in during compute)";
+    return plan;
+  }
   if (plan.mode == StoreMode::Mmap) {
     plan.reason += "; " + prefault_text;
     return plan;
@@ -141,9 +145,12 @@ std::unique_ptr<ExpertSource> make_expert_source(const Model& model, const Store
     prefault(dense_ranges(model, &layout), options.prefault_threads, "dense weights");
   }
 
-  if (plan.mode == StoreMode::Mmap) {
+  if (plan.mode == StoreMode::Mmap || plan.mode == StoreMode::MmapPlain) {
+    const MmapResidency residency = plan.mode == StoreMode::MmapPlain ? MmapResidency::Demand
+                                    : plan.prefault_all              ? MmapResidency::Prefaulted
+                                                                     : MmapResidency::Populate;
     return std::make_unique<ResidentMmapSource>(std::make_unique<MmapExpertSource>(model),
-                                                std::move(layout), !plan.prefault_all);
+                                                std::move(layout), residency);
   }
   StoreOptions resolved = options;
   resolved.mode = plan.mode;

@@ -23,7 +23,7 @@ struct StoreSizes {
 };
 
 struct StorePlan {
-  StoreMode mode = StoreMode::Mmap;  // resolved: Mmap, Slots or Direct
+  StoreMode mode = StoreMode::Mmap;  // resolved: Mmap, MmapPlain, Slots or Direct
   bool prefault_dense = false;       // populate the dense weights at load
   bool prefault_all = false;         // populate the whole file(s) at load
   uint64_t cache_bytes = 0;          // slot budget (slot modes)

@@ -26,10 +26,11 @@ E parse_choice(std::string_view what, std::string_view text,
   fail("invalid {} '{}' (expected {})", what, text, names);
 }
 
-constexpr std::array<std::pair<const char*, StoreMode>, 4> kModes{{{"auto", StoreMode::Auto},
+constexpr std::array<std::pair<const char*, StoreMode>, 5> kModes{{{"auto", StoreMode::Auto},
                                                                     {"mmap", StoreMode::Mmap},
                                                                     {"slots", StoreMode::Slots},
-                                                                    {"direct", StoreMode::Direct}}};
+                                                                    {"direct", StoreMode::Direct},
+                                                                    {"mmap-plain", StoreMode::MmapPlain}}};
 constexpr std::array<std::pair<const char*, PrefaultMode>, 3> kPrefault{
     {{"auto", PrefaultMode::Auto}, {"on", PrefaultMode::On}, {"off", PrefaultMode::Off}}};
 constexpr std::array<std::pair<const char*, EvictionKind>, 3> kEviction{

@@ -15,7 +15,10 @@ class FaultInjector;
 // direct: tier 0 slots filled by io_uring O_DIRECT reads, bypassing the page cache, so the
 //         cache budget is the only memory experts take.
 // auto:   mmap (with prefault) if the model fits in 80% of available memory, else direct.
-enum class StoreMode { Auto, Mmap, Slots, Direct };
+// mmap-plain: the mapped file with no hints at all: no madvise, no populate, no prefetch, so
+//         expert pages fault in during expert compute, the way an mmap-only engine (llama.cpp)
+//         reads a model. The baseline `strata bench` compares the tiered store against.
+enum class StoreMode { Auto, Mmap, Slots, Direct, MmapPlain };
 enum class PrefaultMode { Auto, On, Off };
 enum class EvictionKind { Lru, Lfu, Sieve };
 enum class IoKind { Auto, Uring, Pread };
@@ -38,7 +41,7 @@ struct StoreOptions {
 };
 
 // Parsers for the CLI spellings; each throws strata::Error naming the bad text and the choices.
-StoreMode parse_store_mode(std::string_view text);        // auto|mmap|slots|direct
+StoreMode parse_store_mode(std::string_view text);        // auto|mmap|slots|direct|mmap-plain
 PrefaultMode parse_prefault_mode(std::string_view text);  // auto|on|off
 EvictionKind parse_eviction_kind(std::string_view text);  // lru|lfu|sieve
 IoKind parse_io_kind(std::string_view text);              // auto|uring|pread
