@@ -49,6 +49,7 @@ struct BenchArgs {
   std::string json_out;     // also write the JSON here, next to the table
   bool no_probe = false;
   bool no_prefetch = false;
+  int prefetch_depth = 1;
   uint32_t seed = 42;
   std::string parallel;     // comma list of concurrent sequence counts for batched decode
   std::string plot;         // SVG file: tokens/s against expert-cache size
@@ -273,6 +274,7 @@ int run_bench(const BenchArgs& a) {
     eo.n_threads = a.threads;
     eo.kv_type = TensorType::F16;
     eo.prefetch_experts = !a.no_prefetch && source->uses_prefetch();
+    eo.prefetch_depth = a.prefetch_depth;
     Engine engine(*model, *source, eo);
     spdlog::info("{}: {}", store_mode_name(c.mode), source->describe());
 
@@ -338,6 +340,7 @@ int run_bench(const BenchArgs& a) {
                          {"disk_gib_s", disk_rate},
                          {"disk_fraction", disk_frac},
                          {"prefetch", eo.prefetch_experts},
+                         {"prefetch_depth", eo.prefetch_experts ? eo.prefetch_depth : 0},
                          {"expert_source", source->describe()}});
     }
     if (auto* st = dynamic_cast<ExpertStatsSource*>(source.get())) {
@@ -423,6 +426,8 @@ const Registration kBench{
                    "DONTNEED) and report the first run separately");
       app.add_flag("--no-prefetch", args->no_prefetch,
                    "Do not predict the next layer's experts (prefetched by default wherever experts can miss)");
+      app.add_option("--prefetch-depth", args->prefetch_depth, "MoE layers ahead to predict experts for")
+          ->check(CLI::Range(1, 8));
       app.add_flag("--no-probe", args->no_probe, "Skip the memory and disk bandwidth measurements");
       app.add_option("--seed", args->seed, "Seed of the random prompt tokens");
       app.add_flag("--json", args->json, "Print JSON instead of the table");

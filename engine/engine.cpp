@@ -108,7 +108,7 @@ void Engine::Impl::validate(const Batch& batch) {
 
 void Engine::Impl::run_chunk(const BatchToken* tokens, int n, size_t& logit_row) {
   ForwardContext ctx{model, hp, kv, experts, rope, ws, &pool, tokens, n};
-  ctx.prefetch_next = options.prefetch_experts;
+  ctx.prefetch_depth = options.prefetch_experts ? options.prefetch_depth : 0;
   ctx.experts_predicted = &stats.experts_predicted;
   const int64_t n_embd = hp.n_embd;
 
@@ -150,6 +150,7 @@ Engine::Engine(const Model& model, ExpertSource& experts, const EngineOptions& o
   if (options.n_seq < 1) fail("number of sequence slots must be at least 1, got {}", options.n_seq);
   if (options.n_batch < 1) fail("batch size must be at least 1, got {}", options.n_batch);
   if (options.n_threads < 0) fail("thread count must be >= 0, got {}", options.n_threads);
+  if (options.prefetch_depth < 1) fail("prefetch depth must be at least 1, got {}", options.prefetch_depth);
   check_embedding(model.token_embd(), hp, "token embeddings");
   check_embedding(model.output(), hp, "output projection");
   if (model.output_norm().type != TensorType::F32 || model.output_norm().elements() != hp.n_embd) {

@@ -35,6 +35,9 @@ struct EngineOptions {
   // ExpertSource::prefetch, so a tiered store reads them while this layer's experts and the next
   // layer's attention compute. Costs one small router matmul per layer; useless for mmap-only.
   bool prefetch_experts = false;
+  // How many MoE layers ahead to predict (with prefetch_experts): each further layer gives its
+  // reads one more layer's compute time to land, at some loss of prediction precision.
+  int prefetch_depth = 1;
 };
 
 struct EngineStats {

@@ -37,9 +37,10 @@ struct ForwardContext {
   const BatchToken* tokens = nullptr;
   int n_tokens = 0;
 
-  // Next-layer expert prediction (EngineOptions::prefetch_experts); moe_ffn_block adds the
-  // number of experts it hinted to *experts_predicted.
-  bool prefetch_next = false;
+  // Expert prediction for the next prefetch_depth layers (EngineOptions::prefetch_experts and
+  // prefetch_depth; 0 = off); moe_ffn_block adds the number of experts it hinted to
+  // *experts_predicted.
+  int prefetch_depth = 0;
   uint64_t* experts_predicted = nullptr;
 
   // Runs fn(task, thread) for task in [0, n_tasks) on the engine's threads; returns when all

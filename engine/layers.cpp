@@ -424,10 +424,11 @@ void moe_ffn_block(ForwardContext& ctx, int layer) {
 
   {
     ExpertLease lease = ctx.experts.acquire_async(layer, ws.used_experts, ws.used_scores);
-    // This layer's misses are queued first; the next layer's predicted experts (routed from the
-    // same hidden state) are read behind them while this layer computes.
-    if (ctx.prefetch_next && layer + 1 < hp.n_layer && ctx.model.layer_has_experts(layer + 1)) {
-      const int hinted = prefetch_experts(ctx, layer + 1);
+    // This layer's misses are queued first; the next layers' predicted experts (routed from the
+    // same hidden state) are read behind them, nearest layer first, while this layer computes.
+    for (int ahead = layer + 1; ahead <= layer + ctx.prefetch_depth && ahead < hp.n_layer; ++ahead) {
+      if (!ctx.model.layer_has_experts(ahead)) continue;
+      const int hinted = prefetch_experts(ctx, ahead);
       if (ctx.experts_predicted != nullptr) *ctx.experts_predicted += static_cast<uint64_t>(hinted);
     }
     const auto& weights = lease.weights();

@@ -4,13 +4,16 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "common/error.h"
 #include "engine/engine.h"
 #include "loader/model.h"
+#include "loader/synth_model.h"
 #include "storage/mmap_expert_source.h"
 
 namespace strata {
@@ -115,6 +118,40 @@ TEST(ExpertSeam, PrefetchHintsTheNextLayerAndChangesNothing) {
   // better than chance (n_expert_used / n_expert = 25%).
   std::printf("[ prefetch ] %d of %d predicted experts were used\n", matched, predicted);
   EXPECT_GT(matched * 100, predicted * 25);
+}
+
+}  // namespace
+}  // namespace strata
+
+namespace strata {
+namespace {
+
+TEST(ExpertSeam, PrefetchDepthHintsThatManyLayersAheadInOrder) {
+  // A generated 4-layer MoE (the golden models have 2 layers: too few to see depth 2).
+  const SynthPlan plan =
+      plan_model(load_preset(std::string(STRATA_SOURCE_DIR) + "/configs/qwen3moe-tiny.json"), "f32", "", 4);
+  SynthWriteOptions o;
+  o.out = testing::TempDir() + "expert_seam_depth.gguf";
+  o.force = true;
+  o.threads = 1;
+  write_model(plan, o);
+  auto model = Model::open(o.out);
+  std::filesystem::remove(o.out);  // the mapping stays valid
+  const int n_layer = model->hparams().n_layer;
+  ASSERT_EQ(n_layer, 4);
+  RecordingSource src(*model);
+  Engine engine(*model, src,
+                {.n_ctx = 64, .kv_type = TensorType::F32, .n_threads = 1, .prefetch_experts = true,
+                 .prefetch_depth = 2});
+  Batch b;
+  b.add(1, 0, 0, true);
+  engine.decode(b);
+  // Layer l hints l+1 then l+2 (nearest first), never past the last layer.
+  const std::vector<int> expect{1, 2, 2, 3, 3};
+  std::vector<int> got;
+  for (const auto& p : src.prefetches) got.push_back(p.layer);
+  EXPECT_EQ(got, expect);
+  EXPECT_THROW(Engine(*model, src, {.prefetch_depth = 0}), Error);
 }
 
 }  // namespace
