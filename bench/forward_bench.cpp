@@ -2,7 +2,8 @@
 // llama-bench's pp512 / tg128, plus the decode's achieved fraction of memory read bandwidth
 // (bytes a decode step must read × tokens/s ÷ the machine's measured read bandwidth).
 //
-//   forward_bench MODEL.gguf [--pp 512] [--tg 128] [--threads N] [--reps 3] [--kv-type f16] [--par 4]
+//   forward_bench MODEL.gguf [--pp 512] [--tg 128] [--depth 0] [--threads N] [--reps 3] [--kv-type f16]
+//                 [--par 4]
 //
 // --par N also decodes N sequences together (one forward pass per step, as the server's
 // continuous batching does) and reports their aggregate tokens/s: experts shared by the
@@ -19,6 +20,7 @@
 #include <cstring>
 #include <memory>
 #include <numeric>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -71,7 +73,7 @@ Stats stats(const std::vector<double>& v) {
 
 int run(int argc, char** argv) {
   std::string path;
-  int pp = 512, tg = 128, threads = 0, reps = 3, par = 4;
+  int pp = 512, tg = 128, threads = 0, reps = 3, par = 4, depth = 0;
   std::string kv = "f16";
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -85,10 +87,12 @@ int run(int argc, char** argv) {
     else if (a == "--reps") reps = std::stoi(next());
     else if (a == "--kv-type") kv = next();
     else if (a == "--par") par = std::stoi(next());
+    else if (a == "--depth") depth = std::stoi(next());
     else if (!a.empty() && a[0] != '-') path = a;
     else strata::fail("unknown option {}", a);
   }
   if (pp < 1 || tg < 1 || reps < 1 || par < 1) strata::fail("--pp, --tg, --reps and --par must be positive");
+  if (depth < 0 || depth > pp) strata::fail("--depth must be in 0..--pp ({})", pp);
   if (par > 1 && pp < par + 16) strata::fail("--par {} needs --pp of at least {}", par, par + 16);
   auto model = strata::Model::open(strata::resolve_model_path(path));
   strata::MmapExpertSource experts(*model);
@@ -129,9 +133,15 @@ int run(int argc, char** argv) {
     pp_rates.push_back(pp / since(t0));
 
     // Generation starts from an empty context, as llama-bench's tgN does, so the two tests
-    // measure the same thing.
+    // measure the same thing; --depth D keeps the prompt's first D tokens as context instead
+    // (llama-bench's -d).
     int32_t next = strata::argmax(engine.logits(0));
     engine.clear_seq(0);
+    if (depth > 0) {
+      b.clear();
+      b.add_sequence(std::span(prompt).first(static_cast<size_t>(depth)), 0, 0, true);
+      engine.decode(b);
+    }
     t0 = Clock::now();
     for (int i = 0; i < tg; ++i) {
       b.clear();
@@ -143,7 +153,11 @@ int run(int argc, char** argv) {
   }
   const Stats p = stats(pp_rates), t = stats(tg_rates);
   std::printf("pp%d: %8.2f ± %.2f tok/s\n", pp, p.mean, p.sd);
-  std::printf("tg%d: %8.2f ± %.2f tok/s\n", tg, t.mean, t.sd);
+  if (depth > 0) {
+    std::printf("tg%d @ d%d: %8.2f ± %.2f tok/s\n", tg, depth, t.mean, t.sd);
+  } else {
+    std::printf("tg%d: %8.2f ± %.2f tok/s\n", tg, t.mean, t.sd);
+  }
 
   if (par > 1) {
     // Each sequence gets a short distinct prompt, then all step together.

@@ -1,5 +1,6 @@
 #include "engine/attention.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "engine/attention_kernels.h"
@@ -21,32 +22,51 @@ void attend(ForwardContext& ctx, int layer, const float* q, float* out) {
   const int n_ctx = ctx.kv.n_ctx();
   const AttentionKernels& kern = attention_kernels();
 
-  ctx.parallel_for(static_cast<int64_t>(ctx.n_tokens) * hp.n_head, [&](int64_t task, int thread) {
-    const int64_t t = task / hp.n_head;
-    const int h = static_cast<int>(task % hp.n_head);
-    const int kvh = h / group;
+  // A task is one token and up to kMaxAttnHeads query heads of one GQA group: they share the
+  // group's key and value rows, which the kernels then read once for all of them.
+  const int chunk = std::min(group, kMaxAttnHeads);
+  const int chunks_per_group = (group + chunk - 1) / chunk;
+  const int64_t tasks_per_token = static_cast<int64_t>(hp.n_head_kv) * chunks_per_group;
+  ctx.parallel_for(static_cast<int64_t>(ctx.n_tokens) * tasks_per_token, [&](int64_t task, int thread) {
+    const int64_t t = task / tasks_per_token;
+    const int kvh = static_cast<int>(task % tasks_per_token) / chunks_per_group;
+    const int h0 = kvh * group + (static_cast<int>(task % tasks_per_token) % chunks_per_group) * chunk;
+    const int nq = std::min(chunk, (kvh + 1) * group - h0);
     const BatchToken& bt = ctx.tokens[t];
-    const float* qh = q + t * qw + static_cast<int64_t>(h) * hd;
-    float* scores = ctx.ws.scores.ptr() + static_cast<int64_t>(thread) * n_ctx;
+    const float* qh = q + t * qw + static_cast<int64_t>(h0) * hd;
+    float* scores = ctx.ws.scores.ptr() + static_cast<int64_t>(thread) * kMaxAttnHeads * n_ctx;
     const int n = bt.pos + 1;
+    float s[kMaxAttnHeads];
 
     if (f16) {
       const auto* k0 = static_cast<const uint16_t*>(ctx.kv.k_row(layer, bt.seq, 0)) + kvh * hd;
-      for (int j = 0; j < n; ++j) scores[j] = kern.dot_f16(qh, k0 + static_cast<int64_t>(j) * kw, hd) * scale;
+      for (int j = 0; j < n; ++j) {
+        kern.dot_f16(qh, hd, nq, k0 + static_cast<int64_t>(j) * kw, hd, s);
+        for (int g = 0; g < nq; ++g) scores[g * n_ctx + j] = s[g] * scale;
+      }
     } else {
       const auto* k0 = static_cast<const float*>(ctx.kv.k_row(layer, bt.seq, 0)) + kvh * hd;
-      for (int j = 0; j < n; ++j) scores[j] = kern.dot_f32(qh, k0 + static_cast<int64_t>(j) * kw, hd) * scale;
+      for (int j = 0; j < n; ++j) {
+        kern.dot_f32(qh, hd, nq, k0 + static_cast<int64_t>(j) * kw, hd, s);
+        for (int g = 0; g < nq; ++g) scores[g * n_ctx + j] = s[g] * scale;
+      }
     }
-    ops::softmax(scores, n);
+    for (int g = 0; g < nq; ++g) ops::softmax(scores + g * n_ctx, n);
 
-    float* o = out + t * ow + static_cast<int64_t>(h) * hdv;
-    for (int d = 0; d < hdv; ++d) o[d] = 0.0f;
+    float* o = out + t * ow + static_cast<int64_t>(h0) * hdv;
+    std::fill(o, o + static_cast<int64_t>(nq) * hdv, 0.0f);
     if (f16) {
       const auto* v0 = static_cast<const uint16_t*>(ctx.kv.v_row(layer, bt.seq, 0)) + kvh * hdv;
-      for (int j = 0; j < n; ++j) kern.axpy_f16(o, scores[j], v0 + static_cast<int64_t>(j) * vw, hdv);
+      for (int j = 0; j < n; ++j) {
+        for (int g = 0; g < nq; ++g) s[g] = scores[g * n_ctx + j];
+        kern.axpy_f16(o, hdv, s, nq, v0 + static_cast<int64_t>(j) * vw, hdv);
+      }
     } else {
       const auto* v0 = static_cast<const float*>(ctx.kv.v_row(layer, bt.seq, 0)) + kvh * hdv;
-      for (int j = 0; j < n; ++j) kern.axpy_f32(o, scores[j], v0 + static_cast<int64_t>(j) * vw, hdv);
+      for (int j = 0; j < n; ++j) {
+        for (int g = 0; g < nq; ++g) s[g] = scores[g * n_ctx + j];
+        kern.axpy_f32(o, hdv, s, nq, v0 + static_cast<int64_t>(j) * vw, hdv);
+      }
     }
   });
 }

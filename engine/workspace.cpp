@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "engine/attention_kernels.h"
+
 namespace strata {
 
 void Workspace::reserve(const Hparams& hp, int n_tokens, int n_threads, int n_ctx) {
@@ -22,7 +24,7 @@ void Workspace::reserve(const Hparams& hp, int n_tokens, int n_threads, int n_ct
   ffn_a.reserve(ff > 0 ? t : 0, ff);
   ffn_b.reserve(ff > 0 ? t : 0, ff);
   rope.reserve(t, std::max(hp.n_rot, hp.head_dim));
-  scores.reserve(n_threads, n_ctx);
+  scores.reserve(static_cast<int64_t>(n_threads) * kMaxAttnHeads, n_ctx);
   if (hp.n_expert > 0) {
     const int64_t pairs = t * hp.n_expert_used;
     router.reserve(t, hp.n_expert);

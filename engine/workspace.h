@@ -29,7 +29,7 @@ struct Workspace {
   Scratch tmp;      // a second [tokens, n_embd] result (shared expert)
   Scratch ffn_a, ffn_b;  // FFN intermediates (dense or shared expert)
   Scratch rope;     // per-token rotation angles
-  Scratch scores;   // per-thread attention scores, [threads, n_ctx]
+  Scratch scores;   // per-thread attention scores, [threads * kMaxAttnHeads, n_ctx]
   Scratch router;   // router probabilities, [tokens, n_expert]
   Scratch sel_w;    // chosen experts' weights, [tokens, n_expert_used]
   std::vector<int32_t> sel;  // chosen experts, [tokens, n_expert_used]
