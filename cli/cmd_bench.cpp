@@ -219,8 +219,7 @@ int run_bench(const BenchArgs& a) {
   const int max_parallel = parallel.empty() ? 1 : *std::max_element(parallel.begin(), parallel.end());
   for (const std::string& m : modes) {
     const StoreMode mode = parse_store_mode(m);
-    const bool slots = mode == StoreMode::Slots || mode == StoreMode::Direct;
-    if (slots && !sweep.empty()) {
+    if (uses_slots(mode) && !sweep.empty()) {
       for (const std::string& size : sweep) configs.push_back({mode, parse_size(size)});
     } else {
       configs.push_back({mode, base.cache_bytes});
@@ -294,7 +293,7 @@ int run_bench(const BenchArgs& a) {
     }
 
     const std::string cache =
-        (c.mode == StoreMode::Slots || c.mode == StoreMode::Direct)
+        uses_slots(c.mode)
             ? (c.cache_bytes ? format_size(c.cache_bytes) : std::string("default"))
             : std::string("-");
     for (const Sample& s : samples) {
@@ -362,7 +361,7 @@ int run_bench(const BenchArgs& a) {
       series.label = label;
       const double gib = r["cache_bytes"].get<double>() / (1u << 30);
       const double ts = r["avg_ts"].get<double>();
-      if (r["cache_bytes"].get<uint64_t>() == 0 && r["mode"] != "slots" && r["mode"] != "direct") {
+      if (!uses_slots(parse_store_mode(r["mode"].get<std::string>()))) {
         series.points = {{0.0, ts}, {x_hi, ts}};
       } else {
         series.points.emplace_back(gib, ts);

@@ -38,35 +38,28 @@ void attend(ForwardContext& ctx, int layer, const float* q, float* out) {
     const int n = bt.pos + 1;
     float s[kMaxAttnHeads];
 
-    if (f16) {
-      const auto* k0 = static_cast<const uint16_t*>(ctx.kv.k_row(layer, bt.seq, 0)) + kvh * hd;
+    // The same loops over F16 or F32 cache rows.
+    auto over_rows = [&](const auto* k0, const auto* v0, auto dot, auto axpy) {
       for (int j = 0; j < n; ++j) {
-        kern.dot_f16(qh, hd, nq, k0 + static_cast<int64_t>(j) * kw, hd, s);
+        dot(qh, hd, nq, k0 + static_cast<int64_t>(j) * kw, hd, s);
         for (int g = 0; g < nq; ++g) scores[g * n_ctx + j] = s[g] * scale;
       }
-    } else {
-      const auto* k0 = static_cast<const float*>(ctx.kv.k_row(layer, bt.seq, 0)) + kvh * hd;
+      for (int g = 0; g < nq; ++g) ops::softmax(scores + g * n_ctx, n);
+      float* o = out + t * ow + static_cast<int64_t>(h0) * hdv;
+      std::fill(o, o + static_cast<int64_t>(nq) * hdv, 0.0f);
       for (int j = 0; j < n; ++j) {
-        kern.dot_f32(qh, hd, nq, k0 + static_cast<int64_t>(j) * kw, hd, s);
-        for (int g = 0; g < nq; ++g) scores[g * n_ctx + j] = s[g] * scale;
+        for (int g = 0; g < nq; ++g) s[g] = scores[g * n_ctx + j];
+        axpy(o, hdv, s, nq, v0 + static_cast<int64_t>(j) * vw, hdv);
       }
-    }
-    for (int g = 0; g < nq; ++g) ops::softmax(scores + g * n_ctx, n);
-
-    float* o = out + t * ow + static_cast<int64_t>(h0) * hdv;
-    std::fill(o, o + static_cast<int64_t>(nq) * hdv, 0.0f);
+    };
+    const void* k_base = ctx.kv.k_row(layer, bt.seq, 0);
+    const void* v_base = ctx.kv.v_row(layer, bt.seq, 0);
     if (f16) {
-      const auto* v0 = static_cast<const uint16_t*>(ctx.kv.v_row(layer, bt.seq, 0)) + kvh * hdv;
-      for (int j = 0; j < n; ++j) {
-        for (int g = 0; g < nq; ++g) s[g] = scores[g * n_ctx + j];
-        kern.axpy_f16(o, hdv, s, nq, v0 + static_cast<int64_t>(j) * vw, hdv);
-      }
+      over_rows(static_cast<const uint16_t*>(k_base) + kvh * hd, static_cast<const uint16_t*>(v_base) + kvh * hdv,
+                kern.dot_f16, kern.axpy_f16);
     } else {
-      const auto* v0 = static_cast<const float*>(ctx.kv.v_row(layer, bt.seq, 0)) + kvh * hdv;
-      for (int j = 0; j < n; ++j) {
-        for (int g = 0; g < nq; ++g) s[g] = scores[g * n_ctx + j];
-        kern.axpy_f32(o, hdv, s, nq, v0 + static_cast<int64_t>(j) * vw, hdv);
-      }
+      over_rows(static_cast<const float*>(k_base) + kvh * hd, static_cast<const float*>(v_base) + kvh * hdv,
+                kern.dot_f32, kern.axpy_f32);
     }
   });
 }

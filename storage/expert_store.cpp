@@ -101,7 +101,7 @@ ExpertStore::ExpertStore(ExpertLayout layout, const StoreOptions& options)
             options_.mlock),
       stats_(layout_.n_layer(), layout_.n_expert()),
       predicted_(static_cast<size_t>(layout_.n_layer())) {
-  if (options_.mode != StoreMode::Slots && options_.mode != StoreMode::Direct) {
+  if (!uses_slots(options_.mode)) {
     fail("the tiered expert store runs in slots or direct mode, not '{}'",
          store_mode_name(options_.mode));
   }

@@ -46,6 +46,8 @@ PrefaultMode parse_prefault_mode(std::string_view text);  // auto|on|off
 EvictionKind parse_eviction_kind(std::string_view text);  // lru|lfu|sieve
 IoKind parse_io_kind(std::string_view text);              // auto|uring|pread
 const char* store_mode_name(StoreMode mode);
+// Whether the mode serves experts from tier-0 slots (and so has a cache budget): slots, direct.
+inline bool uses_slots(StoreMode mode) { return mode == StoreMode::Slots || mode == StoreMode::Direct; }
 const char* prefault_mode_name(PrefaultMode mode);
 const char* eviction_kind_name(EvictionKind kind);
 
