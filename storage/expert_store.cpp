@@ -25,6 +25,13 @@ uint64_t align_up(uint64_t v) { return (v + kA - 1) / kA * kA; }
 // throughput of one 2 MiB read is about half of what several reads in flight reach.
 constexpr uint64_t kReadChunk = 512 * 1024;
 
+// A read's tag names the slot it fills and the expert part (gate, up, down) it belongs to; every
+// chunk of a part shares the tag.
+uint64_t read_tag(int slot, size_t part) { return static_cast<uint64_t>(slot) * 4 + part; }
+int slot_of_tag(uint64_t tag) { return static_cast<int>(tag / 4); }
+size_t part_of_tag(uint64_t tag) { return static_cast<size_t>(tag % 4); }
+std::array<uint64_t, 3> read_tags(int slot) { return {read_tag(slot, 0), read_tag(slot, 1), read_tag(slot, 2)}; }
+
 // Where one part of an expert goes inside its slot: the aligned superset of its bytes is read
 // to `slot_offset`, and the part itself starts `lead` bytes into that.
 struct PartPlan {
@@ -181,7 +188,7 @@ void ExpertStore::load_resident(int begin, int end) {
         STRATA_CHECK(b.slot >= 0 && b.evicted_key < 0);
         account_binding(b);
         ++pool_[b.slot].readers;
-        start_load(b.slot, batch);
+        start_load(b.slot, true, batch);
         slots.push_back(b.slot);
       }
     }
@@ -214,7 +221,7 @@ void ExpertStore::account_binding(const SlotPool::Binding& b) {
   }
 }
 
-void ExpertStore::start_load(int s, std::vector<ReadRequest>& batch) {
+void ExpertStore::start_load(int s, bool urgent, std::vector<ReadRequest>& batch) {
   Slot& slot = pool_[s];
   const int l = layer_of(slot.key), e = expert_of(slot.key);
   const ExpertLocation& loc = layout_.at(l, e);
@@ -231,7 +238,8 @@ void ExpertStore::start_load(int s, std::vector<ReadRequest>& batch) {
       r.length = std::min(kReadChunk, plan[p].length - at);
       r.required = std::min(r.length, plan[p].required > at ? plan[p].required - at : 0);
       r.dst = slot.data + plan[p].slot_offset + at;
-      r.tag = static_cast<uint64_t>(s) * 4 + p;
+      r.tag = read_tag(s, p);
+      r.urgent = urgent;
       batch.push_back(r);
       ++slot.pending;
     }
@@ -243,14 +251,14 @@ void ExpertStore::start_load(int s, std::vector<ReadRequest>& batch) {
 void ExpertStore::on_read_done(const ReadCompletion& c) {
   {
     std::lock_guard lock(mutex_);
-    const int s = static_cast<int>(c.tag / 4);
+    const int s = slot_of_tag(c.tag);
     Slot& slot = pool_[s];
     STRATA_CHECK(slot.pending > 0 && slot.state == SlotState::Loading);
     const int l = layer_of(slot.key), e = expert_of(slot.key);
     stats_.layers[static_cast<size_t>(l)].bytes_tier2 += c.bytes;
     stats_.expert(l, e).bytes_tier2 += c.bytes;
     if (!c.ok && slot.error.empty()) {
-      const ExpertPartLocation& part = layout_.at(l, e).parts[c.tag % 4];
+      const ExpertPartLocation& part = layout_.at(l, e).parts[part_of_tag(c.tag)];
       slot.error = fmt::format("{} (file '{}')", c.error,
                                layout_.files()[static_cast<size_t>(part.file_index)].path);
     }
@@ -310,6 +318,7 @@ ExpertLease ExpertStore::acquire_async(int layer, std::span<const int> experts,
   std::vector<int> held;
   std::vector<ReadRequest> batch;
   std::vector<size_t> overflow;
+  std::vector<uint64_t> expedite;  // read tags of prefetched experts still loading
   std::unique_lock lock(mutex_);
   StoreCounters& lc = stats_.layers[static_cast<size_t>(layer)];
   // A layer at or below the last one seen starts a new forward pass: one policy time step.
@@ -338,7 +347,7 @@ ExpertLease ExpertStore::acquire_async(int layer, std::span<const int> experts,
       if (slot.state == SlotState::Failed && slot.pending == 0) {
         ++lc.cold_misses;  // retry the read that failed before
         ++ec.cold_misses;
-        start_load(s, batch);
+        start_load(s, true, batch);
       } else if (slot.state == SlotState::Ready) {
         if (slot.prefetched) {
           ++lc.prefetch_hits;
@@ -352,6 +361,7 @@ ExpertLease ExpertStore::acquire_async(int layer, std::span<const int> experts,
       } else {
         ++lc.inflight_misses;
         ++ec.inflight_misses;
+        for (uint64_t tag : read_tags(s)) expedite.push_back(tag);
       }
       slot.prefetched = false;
       pool_.touch(s, w);
@@ -369,15 +379,19 @@ ExpertLease ExpertStore::acquire_async(int layer, std::span<const int> experts,
       ++lc.cold_misses;
       ++ec.cold_misses;
       s = b.slot;
-      start_load(s, batch);
+      start_load(s, true, batch);
     }
     ++pool_[s].readers;
     slot_of[i] = s;
     held.push_back(s);
   }
-  if (had_prediction) predicted.clear();
+  if (had_prediction) {
+    drop_unused_predictions(layer, experts, predicted);
+    predicted.clear();
+  }
   lock.unlock();
 
+  backend_->expedite(expedite);
   backend_->submit(std::move(batch));
   // Tier-1 overflow: fault the pages in now, so compute does not.
   for (size_t i : overflow) {
@@ -453,6 +467,26 @@ void ExpertStore::release(uint64_t ticket) {
   tickets_.erase(it);
 }
 
+void ExpertStore::drop_unused_predictions(int layer, std::span<const int> used,
+                                          const std::vector<char>& predicted) {
+  for (int e = 0; e < layout_.n_expert(); ++e) {
+    if (predicted[static_cast<size_t>(e)] == 0 || std::find(used.begin(), used.end(), e) != used.end()) continue;
+    const int s = pool_.find(key(layer, e));
+    if (s < 0) continue;
+    Slot& slot = pool_[s];
+    // Only reads not started yet: dropping a filled slot was measured to cost more than it
+    // saves, since the same wrong guess tends to come back next token and be read again.
+    if (!slot.prefetched || slot.readers > 0 || slot.pinned || slot.state != SlotState::Loading) continue;
+    if (!backend_->withdraw(read_tags(s), static_cast<size_t>(slot.pending))) continue;
+    slot.pending = 0;
+    for (StoreCounters* c : {&stats_.layers[static_cast<size_t>(layer)], &stats_.expert(layer, e)}) {
+      ++c->prefetch_withdrawn;
+      ++c->prefetch_wasted;
+    }
+    pool_.unbind(s);
+  }
+}
+
 void ExpertStore::prefetch(int layer, std::span<const int> experts) {
   if (!layout_.has_experts(layer)) return;
   std::vector<ReadRequest> batch;
@@ -471,7 +505,7 @@ void ExpertStore::prefetch(int layer, std::span<const int> experts) {
       const SlotPool::Binding b = pool_.bind(key(layer, e), 1.0f, false);
       if (b.slot < 0) continue;  // every slot busy: the acquire will read it
       account_binding(b);
-      start_load(b.slot, batch);
+      start_load(b.slot, false, batch);
       pool_[b.slot].prefetched = true;
       ++lc.prefetch_issued;
       ++stats_.expert(layer, e).prefetch_issued;

@@ -81,12 +81,17 @@ class ExpertStore final : public ExpertSource, public ExpertStatsSource {
   int layer_of(int64_t k) const { return static_cast<int>(k / layout_.n_expert()); }
   int expert_of(int64_t k) const { return static_cast<int>(k % layout_.n_expert()); }
   // Under mutex_: marks slot `s` Loading and appends its reads to `batch`.
-  void start_load(int s, std::vector<ReadRequest>& batch);
+  // Queues the reads filling slot s; `urgent` for a demand miss, false for a prefetch.
+  void start_load(int s, bool urgent, std::vector<ReadRequest>& batch);
   void account_binding(const SlotPool::Binding& b);
   void on_read_done(const ReadCompletion& c);
   ExpertWeights weights_in_slot(int slot, int layer, int expert) const;
   ExpertWeights weights_in_mapping(int layer, int expert) const;
   void drop_readers(const std::vector<int>& slots);  // under mutex_
+  // Under mutex_, once `layer` is routed: the experts predicted for it but not `used` give their
+  // slots back (reads not started yet are withdrawn), so a wrong guess does not linger in the
+  // cache in place of experts that were used.
+  void drop_unused_predictions(int layer, std::span<const int> used, const std::vector<char>& predicted);
   void load_resident(int begin, int end);
 
   ExpertLayout layout_;

@@ -4,6 +4,7 @@
 // and a pread thread pool used when io_uring cannot be set up.
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -22,13 +23,22 @@ class IoBackend {
   // Thread-safe. Requests still queued when the backend is destroyed are dropped without a
   // callback; reads already in flight are waited for, so their buffers must outlive it.
   virtual void submit(std::vector<ReadRequest> batch) = 0;
+  // Requests with one of these tags that have not started yet become urgent (a prefetched
+  // expert is needed now). Thread-safe.
+  virtual void expedite(std::span<const uint64_t> tags) = 0;
+  // Drops the requests with one of these tags if exactly `expected` of them are still queued
+  // (none started) and returns true; otherwise changes nothing. Dropped requests get no
+  // callback. Thread-safe.
+  virtual bool withdraw(std::span<const uint64_t> tags, size_t expected) = 0;
   virtual const char* name() const = 0;
 };
 
 struct IoConfig {
   IoKind kind = IoKind::Auto;
   uint64_t alignment = 1;     // 4096 for O_DIRECT descriptors
-  unsigned depth = 256;       // io_uring entries / reads in flight
+  // Reads in flight. The rest wait in the backend's ReadQueue, where urgent ones can overtake
+  // speculative ones; deeper queues raise disk throughput but make a demand miss wait longer.
+  unsigned depth = 32;
   unsigned pread_threads = 2;
   std::shared_ptr<FaultInjector> fault_injector;
 };

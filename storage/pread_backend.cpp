@@ -2,12 +2,12 @@
 
 #include <cerrno>
 #include <condition_variable>
-#include <deque>
 #include <mutex>
 #include <thread>
 
 #include "common/error.h"
 #include "storage/io_backend.h"
+#include "storage/read_queue.h"
 
 namespace strata {
 namespace {
@@ -35,9 +35,19 @@ class PreadBackend final : public IoBackend {
   void submit(std::vector<ReadRequest> batch) override {
     {
       std::lock_guard lock(mutex_);
-      for (ReadRequest& r : batch) queue_.push_back(r);
+      for (const ReadRequest& r : batch) queue_.push(r);
     }
     cv_.notify_all();
+  }
+
+  void expedite(std::span<const uint64_t> tags) override {
+    std::lock_guard lock(mutex_);
+    queue_.expedite(tags);
+  }
+
+  bool withdraw(std::span<const uint64_t> tags, size_t expected) override {
+    std::lock_guard lock(mutex_);
+    return queue_.withdraw(tags, expected);
   }
 
   const char* name() const override { return "pread"; }
@@ -50,8 +60,7 @@ class PreadBackend final : public IoBackend {
         std::unique_lock lock(mutex_);
         cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
         if (stopping_) return;
-        request = queue_.front();
-        queue_.pop_front();
+        request = *queue_.pop();
       }
       ReadProgress p(request, config_.alignment);
       for (;;) {
@@ -76,7 +85,7 @@ class PreadBackend final : public IoBackend {
   Callback callback_;
   std::mutex mutex_;
   std::condition_variable cv_;
-  std::deque<ReadRequest> queue_;
+  ReadQueue queue_;
   bool stopping_ = false;
   std::vector<std::thread> workers_;
 };

@@ -12,6 +12,7 @@ struct ReadRequest {
   uint64_t required = 0;  // bytes that must arrive (<= length); fewer is an error
   uint8_t* dst = nullptr;
   uint64_t tag = 0;       // handed back in the completion
+  bool urgent = false;    // a computation waits for it: started before speculative reads
 };
 
 struct ReadCompletion {

@@ -22,6 +22,10 @@ inline void add_store_flags(CLI::App& app, StoreFlags& f) {
                  "Fault weights in at load: auto|on|off (auto: dense always, all if it fits)");
   app.add_option("--evict", f.evict, "Expert cache eviction policy: lru (default) | lfu (decayed heat from router scores) | sieve");
   app.add_option("--expert-io", f.io, "Expert reads: auto|uring|pread");
+  app.add_option("--io-depth", f.io_depth,
+                 "Expert reads in flight (default 32); more raise disk throughput, fewer let a demand "
+                 "miss overtake queued prefetches sooner")
+      ->check(CLI::Range(1u, 4096u));
   app.add_option("--resident-layers", f.resident, "Keep the experts of layers A:B (end exclusive) cached");
   app.add_flag("--mlock", f.mlock, "Lock the expert cache in RAM (needs RLIMIT_MEMLOCK)");
 }

@@ -26,6 +26,8 @@ StoreOptions StoreFlags::resolve() const {
   o.eviction = parse_eviction_kind(evict);
   o.io = parse_io_kind(io);
   o.mlock = mlock;
+  if (io_depth == 0) fail("--io-depth must be positive");
+  o.io_depth = io_depth;
   if (!cache.empty()) {
     o.cache_bytes = parse_size(cache);
     if (o.cache_bytes == 0) fail("--expert-cache must be positive");

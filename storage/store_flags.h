@@ -14,6 +14,7 @@ struct StoreFlags {
   std::string io = "auto";
   std::string resident;     // "A:B" keeps layers [A, B) in slots
   bool mlock = false;
+  unsigned io_depth = StoreOptions{}.io_depth;
 
   // Parses the texts into options. Throws strata::Error naming the flag and the bad value.
   StoreOptions resolve() const;

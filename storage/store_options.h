@@ -33,7 +33,7 @@ struct StoreOptions {
   int resident_end = 0;
   bool mlock = false;               // lock slot memory (best effort: warns if RLIMIT_MEMLOCK)
   IoKind io = IoKind::Auto;         // Auto: io_uring, falling back to pread if setup fails
-  unsigned io_depth = 256;          // io_uring queue depth (reads in flight)
+  unsigned io_depth = 32;           // reads in flight (IoConfig::depth)
   unsigned prefault_threads = 0;    // 0 = hardware concurrency
   uint64_t kv_reserve_bytes = 0;    // memory to leave for the KV cache when sizing the budget
   // Test-only: sees every read result and may turn it into a short read or an error.

@@ -15,6 +15,7 @@ StoreCounters& StoreCounters::operator+=(const StoreCounters& o) {
   evictions += o.evictions;
   prefetch_issued += o.prefetch_issued;
   prefetch_wasted += o.prefetch_wasted;
+  prefetch_withdrawn += o.prefetch_withdrawn;
   predicted += o.predicted;
   predicted_used += o.predicted_used;
   used_after_prediction += o.used_after_prediction;
@@ -53,9 +54,10 @@ std::string StoreStats::summary() const {
       "hidden by prefetch {} = {:.1f}%), tier-1 overflows {}\n",
       t.requests, t.hits, 100 * t.hit_rate(), t.misses(), t.cold_misses, t.inflight_misses,
       t.prefetch_hits, 100 * t.hidden_fraction(), t.overflows);
-  s += fmt::format("promotions {}, evictions {}, prefetches {} (wasted {}), prediction precision "
+  s += fmt::format("promotions {}, evictions {}, prefetches {} (wasted {}, {} withdrawn unread), prediction "
+                   "precision "
                    "{:.1f}% recall {:.1f}%\n",
-                   t.promotions, t.evictions, t.prefetch_issued, t.prefetch_wasted,
+                   t.promotions, t.evictions, t.prefetch_issued, t.prefetch_wasted, t.prefetch_withdrawn,
                    100 * t.prefetch_precision(), 100 * t.prefetch_recall());
   s += fmt::format("bytes: tier0 {:.3f} GiB, tier1 {:.3f} GiB, tier2 (disk) {:.3f} GiB; stall "
                    "{:.1f} ms; major faults during expert compute {}",
@@ -79,6 +81,7 @@ nlohmann::json to_json(const StoreCounters& c, bool skip_zero) {
   put("evictions", c.evictions);
   put("prefetch_issued", c.prefetch_issued);
   put("prefetch_wasted", c.prefetch_wasted);
+  put("prefetch_withdrawn", c.prefetch_withdrawn);
   put("predicted", c.predicted);
   put("predicted_used", c.predicted_used);
   put("used_after_prediction", c.used_after_prediction);

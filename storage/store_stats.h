@@ -18,7 +18,8 @@ struct StoreCounters {
   uint64_t promotions = 0;        // loads into a slot (by acquire or prefetch)
   uint64_t evictions = 0;
   uint64_t prefetch_issued = 0;   // reads started by prefetch()
-  uint64_t prefetch_wasted = 0;   // prefetched, then evicted unused
+  uint64_t prefetch_wasted = 0;   // prefetched, then evicted or dropped unused
+  uint64_t prefetch_withdrawn = 0;  // ...of which the reads had not started: no bytes read
   uint64_t predicted = 0;         // experts named by prefetch() for a layer
   uint64_t predicted_used = 0;    // ...that the next acquire() of that layer asked for
   uint64_t used_after_prediction = 0;  // experts acquired in layers that had a prediction

@@ -14,6 +14,7 @@
 
 #include "common/error.h"
 #include "storage/io_backend.h"
+#include "storage/read_queue.h"
 
 namespace strata {
 namespace {
@@ -25,9 +26,10 @@ namespace {
 // them to a locked queue and bumps an eventfd; the thread keeps a POLL_ADD on that eventfd
 // armed in the ring, so "new work" and "read finished" both arrive as completions and one
 // io_uring_submit_and_wait() sleeps on both. Each turn of the loop:
-//   1. moves queued requests into a local ready list (retries of earlier attempts go first);
-//   2. fills free submission entries from it, at most `depth` reads in flight, so a whole
-//      layer's misses (and the next layers' prefetches) go down in one io_uring_enter call;
+//   1. takes from the shared ReadQueue (urgent reads before speculative ones) only as many
+//      requests as can start now, behind any retries of earlier attempts;
+//   2. fills free submission entries from them, at most `depth` reads in flight, so a layer's
+//      misses go down in one io_uring_enter call while later prefetches wait in the queue;
 //   3. submits and waits for at least one completion, then reaps every available one.
 // Each completion goes through the fault injector (tests) and ReadProgress::advance():
 //   - full read: the request's callback reports success;
@@ -63,9 +65,19 @@ class UringBackend final : public IoBackend {
     if (batch.empty()) return;
     {
       std::lock_guard lock(mutex_);
-      for (ReadRequest& r : batch) queue_.push_back(r);
+      for (const ReadRequest& r : batch) queue_.push(r);
     }
     wake();
+  }
+
+  void expedite(std::span<const uint64_t> tags) override {
+    std::lock_guard lock(mutex_);
+    queue_.expedite(tags);
+  }
+
+  bool withdraw(std::span<const uint64_t> tags, size_t expected) override {
+    std::lock_guard lock(mutex_);
+    return queue_.withdraw(tags, expected);
   }
 
   const char* name() const override { return "io_uring"; }
@@ -78,7 +90,7 @@ class UringBackend final : public IoBackend {
   }
 
   void loop() {
-    std::deque<std::unique_ptr<ReadProgress>> ready;
+    std::deque<std::unique_ptr<ReadProgress>> ready;  // retries first, then popped from queue_
     size_t in_flight = 0;
     bool poll_armed = false;
     for (;;) {
@@ -86,10 +98,14 @@ class UringBackend final : public IoBackend {
       {
         std::lock_guard lock(mutex_);
         stop = stopping_;
-        for (const ReadRequest& r : queue_) {
-          ready.push_back(std::make_unique<ReadProgress>(r, config_.alignment));
+        if (stop) queue_.clear();
+        // Take only what can start now; the rest stays queued, where urgent reads can still
+        // overtake speculative ones.
+        while (in_flight + ready.size() < config_.depth) {
+          std::optional<ReadRequest> r = queue_.pop();
+          if (!r) break;
+          ready.push_back(std::make_unique<ReadProgress>(*r, config_.alignment));
         }
-        queue_.clear();
       }
       if (stop) {
         ready.clear();
@@ -156,7 +172,7 @@ class UringBackend final : public IoBackend {
   io_uring ring_;
   int event_fd_;
   std::mutex mutex_;
-  std::vector<ReadRequest> queue_;
+  ReadQueue queue_;
   bool stopping_ = false;
   std::thread thread_;
 };

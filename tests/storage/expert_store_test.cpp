@@ -3,9 +3,11 @@
 // and concurrent leases against eviction.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstdint>
 #include <random>
 #include <thread>
 
@@ -279,6 +281,43 @@ TEST(ExpertStore, AsyncAcquireReadyExpertsFirstThenWaitsForTheRest) {
     EXPECT_TRUE(lease.all_ready());
     for (const ExpertWeights& w : lease.weights()) EXPECT_TRUE(weights_match(*m.layout, 0, w));
     EXPECT_GT(store.stats().layers[0].stall_ns, 0u);
+  }
+}
+
+// With the reads of layer 0 held back and one read in flight, layer 1's prefetches stay queued.
+// Routing then asks for one of the two predicted experts: the other's reads are withdrawn
+// unread and its slot given back; the wanted one still arrives, and so does the dropped one
+// when it is asked for later.
+TEST(ExpertStore, UnusedQueuedPrefetchesAreWithdrawnUnread) {
+  auto m = make_generated_model(2, 4, 2, 5000);
+  uint64_t lo = UINT64_MAX, hi = 0;
+  for (int e = 0; e < 2; ++e) {
+    for (const ExpertPartLocation& p : m.layout->at(0, e).parts) {
+      lo = std::min(lo, p.offset);
+      hi = std::max(hi, p.offset + p.nbytes);
+    }
+  }
+  for (IoKind io : {IoKind::Auto, IoKind::Pread}) {
+    auto gate = std::make_shared<Gate>(lo, hi);
+    StoreOptions o = options(StoreMode::Direct, 64 << 20, io);
+    o.io_depth = 1;
+    o.fault_injector = gate;
+    ExpertStore store(*m.layout, o);
+    store.prefetch(0, std::vector<int>{0, 1});  // holds the backend's reader(s)
+    store.prefetch(1, std::vector<int>{2, 3});
+    ExpertLease lease = store.acquire_async(1, std::vector<int>{3});
+    EXPECT_FALSE(lease.ready(0));
+    const StoreCounters l1 = store.stats().layers[1];
+    EXPECT_EQ(l1.prefetch_withdrawn, 1u);
+    EXPECT_EQ(l1.prefetch_wasted, 1u);
+    EXPECT_EQ(l1.inflight_misses, 1u);
+    gate->open = true;
+    lease.wait_all();
+    EXPECT_TRUE(weights_match(*m.layout, 1, lease.weights()[0]));
+    ExpertLease later = store.acquire(1, std::vector<int>{2});
+    EXPECT_TRUE(weights_match(*m.layout, 1, later.weights()[0]));
+    EXPECT_EQ(store.stats().layers[1].cold_misses, 1u);
+    store.wait_idle();
   }
 }
 

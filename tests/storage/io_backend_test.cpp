@@ -13,6 +13,7 @@
 
 #include "common/error.h"
 #include "storage/io_backend.h"
+#include "storage/read_queue.h"
 #include "store_test_util.h"
 
 namespace strata {
@@ -25,10 +26,12 @@ struct Sink {
   std::mutex mutex;
   std::condition_variable cv;
   std::map<uint64_t, ReadCompletion> done;
+  std::vector<uint64_t> order;  // tags in completion order
   IoBackend::Callback callback() {
     return [this](const ReadCompletion& c) {
       std::lock_guard lock(mutex);
       done[c.tag] = c;
+      order.push_back(c.tag);
       cv.notify_all();
     };
   }
@@ -82,6 +85,35 @@ class FailAt : public FaultInjector {
 
  private:
   uint64_t bad_;
+};
+
+// Holds the first read's completion until release(), so a test can queue more requests behind
+// a read known to be in flight.
+class HoldFirst : public FaultInjector {
+ public:
+  int64_t on_result(const ReadRequest&, uint64_t, uint64_t, int64_t result) override {
+    std::unique_lock lock(mutex_);
+    if (entered_) return result;
+    entered_ = true;
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return released_; });
+    return result;
+  }
+  void wait_entered() {
+    std::unique_lock lock(mutex_);
+    cv_.wait(lock, [&] { return entered_; });
+  }
+  void release() {
+    std::lock_guard lock(mutex_);
+    released_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool entered_ = false;
+  bool released_ = false;
 };
 
 struct Backend {
@@ -207,9 +239,61 @@ TEST_P(IoBackendTest, ReadPastEndOfFileFails) {
   EXPECT_FALSE(sink.done.at(1).ok);
 }
 
+// With one read in flight, an urgent request and expedited speculative ones start before the
+// speculative requests queued ahead of them; each class keeps its order.
+TEST_P(IoBackendTest, UrgentAndExpeditedReadsOvertakeSpeculativeOnes) {
+  TempModelFile f(1 << 16, 5);
+  Sink sink;
+  auto hold = std::make_shared<HoldFirst>();
+  IoConfig config;
+  config.depth = 1;
+  config.pread_threads = 1;
+  config.fault_injector = hold;
+  auto backend = make(config, sink);
+  ASSERT_TRUE(backend);
+  AlignedBuffer buffer(4096 * 8);
+  auto request = [&](uint64_t tag, bool urgent) {
+    ReadRequest r{f.file().fd(), tag * 4096, 4096, 4096, buffer.data + tag * 4096, tag};
+    r.urgent = urgent;
+    return r;
+  };
+  std::vector<ReadRequest> speculative;
+  for (uint64_t tag = 0; tag < 6; ++tag) speculative.push_back(request(tag, false));
+  backend->submit(speculative);
+  hold->wait_entered();  // tag 0 is in flight, 1..5 are queued
+  const std::vector<uint64_t> needed_now = {4, 2};
+  backend->expedite(needed_now);
+  backend->submit({request(7, true)});
+  hold->release();
+  sink.wait_for(7);
+  for (const auto& [tag, c] : sink.done) EXPECT_TRUE(c.ok) << tag << ": " << c.error;
+  EXPECT_EQ(sink.order, (std::vector<uint64_t>{0, 2, 4, 7, 1, 3, 5}));
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, IoBackendTest,
                          ::testing::Values(Backend{"io_uring", true}, Backend{"pread", false}),
                          [](const auto& info) { return info.param.uring ? "uring" : "pread"; });
+
+TEST(ReadQueue, UrgentFirstAndWithdrawOnlyWhatHasNotStarted) {
+  ReadQueue q;
+  auto request = [](uint64_t tag, bool urgent) {
+    ReadRequest r;
+    r.tag = tag;
+    r.urgent = urgent;
+    return r;
+  };
+  for (uint64_t tag : {1, 2, 2, 3}) q.push(request(tag, false));
+  q.push(request(9, true));
+  EXPECT_EQ(q.pop()->tag, 9u);
+  EXPECT_EQ(q.pop()->tag, 1u);  // speculative reads keep their order
+  const uint64_t two[] = {2};
+  EXPECT_FALSE(q.withdraw(two, 3));  // three reads of tag 2 expected, two queued: one started
+  EXPECT_TRUE(q.withdraw(two, 2));
+  EXPECT_FALSE(q.withdraw(two, 2));
+  EXPECT_EQ(q.pop()->tag, 3u);
+  EXPECT_TRUE(q.empty());
+  EXPECT_FALSE(q.pop().has_value());
+}
 
 TEST(IoBackendFactory, FallsBackToPreadWhenRingSetupFails) {
   Sink sink;
