@@ -104,15 +104,42 @@ struct Sample {
   }
 };
 
+// What this machine's memory and disk delivered at one moment.
+struct MachineProbe {
+  BandwidthReport mem;
+  DiskReport disk;
+};
+
+MachineProbe probe_machine(const std::string& file, int threads) {
+  MachineProbe p;
+  const SystemMemory sys = read_system_memory();
+  p.mem = measure_memory_bandwidth(std::min<uint64_t>(1ull << 30, std::max<uint64_t>(sys.available() / 8, 64ull << 20)),
+                                   static_cast<unsigned>(threads));
+  p.disk = measure_disk_bandwidth(file, 1ull << 30);
+  return p;
+}
+
+// The bandwidths a configuration's fractions are taken against: the mean of the probes just
+// before and just after it. On a shared machine (cloud disks with burst credits, noisy
+// neighbours) one probe at start-up can be far from what a long run later saw.
+struct Limits {
+  double mem_gib_s = 0;
+  double disk_gib_s = 0;
+};
+
+Limits bracketing_limits(const MachineProbe& before, const MachineProbe& after) {
+  return {(before.mem.gib_per_s() + after.mem.gib_per_s()) / 2, (before.disk.gib_per_s() + after.disk.gib_per_s()) / 2};
+}
+
 // The physical limit of single-sequence decode: each token reads its active weights from RAM at
 // the probed memory bandwidth and its cache misses from disk at the probed disk bandwidth; with
 // the two fully overlapped the slower one sets the rate. 0 where it does not apply (prompt or
 // batched tests, no probe).
-double decode_bound_ts(const Sample& s, uint64_t active_bytes, const BandwidthReport& mem, const DiskReport& disk) {
-  if (s.test[0] != 't' || s.n_seq != 1 || mem.gib_per_s() <= 0 || disk.gib_per_s() <= 0) return 0;
+double decode_bound_ts(const Sample& s, uint64_t active_bytes, const Limits& limits) {
+  if (s.test[0] != 't' || s.n_seq != 1 || limits.mem_gib_s <= 0 || limits.disk_gib_s <= 0) return 0;
   constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
-  const double mem_s = static_cast<double>(active_bytes) / (mem.gib_per_s() * kGiB);
-  const double disk_s = s.disk_bytes_per_token() / (disk.gib_per_s() * kGiB);
+  const double mem_s = static_cast<double>(active_bytes) / (limits.mem_gib_s * kGiB);
+  const double disk_s = s.disk_bytes_per_token() / (limits.disk_gib_s * kGiB);
   const double per_token = std::max(mem_s, disk_s);
   return per_token > 0 ? 1.0 / per_token : 0;
 }
@@ -226,7 +253,7 @@ int run_bench(const BenchArgs& a) {
     }
   }
 
-  // Machine probes first, on a quiet machine.
+  // Machine probes first, on a quiet machine, and again after each configuration.
   auto probe_model = Model::open(resolve_model_path(a.model));
   const std::string model_name = fmt::format("{} {}", arch_name(probe_model->arch()),
                                              format_size(probe_model->total_bytes()));
@@ -238,16 +265,14 @@ int run_bench(const BenchArgs& a) {
     return f;
   }();
   probe_model.reset();
-  BandwidthReport mem;
-  DiskReport disk;
+  MachineProbe first;
   if (!a.no_probe) {
-    const SystemMemory sys = read_system_memory();
-    mem = measure_memory_bandwidth(std::min<uint64_t>(1ull << 30, std::max<uint64_t>(sys.available() / 8, 64ull << 20)),
-                                   static_cast<unsigned>(a.threads));
-    disk = measure_disk_bandwidth(files.front(), 1ull << 30);
+    first = probe_machine(files.front(), a.threads);
     spdlog::info("memory read bandwidth {:.2f} GiB/s; disk read bandwidth {:.2f} GiB/s ({}{})",
-                 mem.gib_per_s(), disk.gib_per_s(), disk.backend, disk.direct ? ", O_DIRECT" : ", buffered");
+                 first.mem.gib_per_s(), first.disk.gib_per_s(), first.disk.backend,
+                 first.disk.direct ? ", O_DIRECT" : ", buffered");
   }
+  MachineProbe before = first;
 
   nlohmann::json results = nlohmann::json::array();
   std::vector<std::vector<std::string>> rows;
@@ -292,6 +317,22 @@ int run_bench(const BenchArgs& a) {
       if (a.tg > 0 && n_seq > 1) samples.push_back(run_test(engine, *source, false, a.tg, n_seq, a.reps, false, rng));
     }
 
+    if (auto* st = dynamic_cast<ExpertStatsSource*>(source.get())) {
+      if (!a.json) spdlog::info("{}", st->stats().summary());
+    }
+    MachineProbe after;
+    Limits limits;
+    if (!a.no_probe) {
+      after = probe_machine(files.front(), a.threads);
+      limits = bracketing_limits(before, after);
+      const auto moved = [](double x, double y) { return x > 0 && std::abs(y - x) > 0.25 * x; };
+      if (moved(before.mem.gib_per_s(), after.mem.gib_per_s()) ||
+          moved(before.disk.gib_per_s(), after.disk.gib_per_s())) {
+        spdlog::warn("the machine's bandwidth moved during this configuration (memory {:.2f} -> {:.2f} GiB/s, "
+                     "disk {:.2f} -> {:.2f} GiB/s): its fractions use the mean; rerun for a steadier figure",
+                     before.mem.gib_per_s(), after.mem.gib_per_s(), before.disk.gib_per_s(), after.disk.gib_per_s());
+      }
+    }
     const std::string cache =
         uses_slots(c.mode)
             ? (c.cache_bytes ? format_size(c.cache_bytes) : std::string("default"))
@@ -304,9 +345,9 @@ int run_bench(const BenchArgs& a) {
       const double mem_rate = (s.test[0] == 't' ? static_cast<double>(active_bytes) : static_cast<double>(total_bytes)) *
                               passes_per_s / (1024.0 * 1024.0 * 1024.0);
       const double disk_rate = s.seconds > 0 ? static_cast<double>(s.storage_bytes) / s.seconds / (1024.0 * 1024.0 * 1024.0) : 0;
-      const double mem_frac = mem.gib_per_s() > 0 ? mem_rate / mem.gib_per_s() : 0;
-      const double disk_frac = disk.gib_per_s() > 0 ? disk_rate / disk.gib_per_s() : 0;
-      const double bound = decode_bound_ts(s, active_bytes, mem, disk);
+      const double mem_frac = limits.mem_gib_s > 0 ? mem_rate / limits.mem_gib_s : 0;
+      const double disk_frac = limits.disk_gib_s > 0 ? disk_rate / limits.disk_gib_s : 0;
+      const double bound = decode_bound_ts(s, active_bytes, limits);
       rows.push_back({model_name, store_mode_name(c.mode), cache, s.test + (s.cold ? " cold" : ""),
                       s.rates.size() > 1 ? fmt::format("{:.2f} ± {:.2f}", s.mean(), s.sd())
                                          : fmt::format("{:.2f}", s.mean()),
@@ -338,14 +379,19 @@ int run_bench(const BenchArgs& a) {
                          {"mem_fraction", mem_frac},
                          {"disk_gib_s", disk_rate},
                          {"disk_fraction", disk_frac},
+                         {"probe", a.no_probe ? nlohmann::json()
+                                              : nlohmann::json{{"mem_gib_s_before", before.mem.gib_per_s()},
+                                                               {"mem_gib_s_after", after.mem.gib_per_s()},
+                                                               {"disk_gib_s_before", before.disk.gib_per_s()},
+                                                               {"disk_gib_s_after", after.disk.gib_per_s()}}},
                          {"prefetch", eo.prefetch_experts},
                          {"prefetch_depth", eo.prefetch_experts ? eo.prefetch_depth : 0},
                          {"expert_source", source->describe()}});
     }
     if (auto* st = dynamic_cast<ExpertStatsSource*>(source.get())) {
       results.back()["store_stats"] = to_json(st->stats().total(), false);
-      if (!a.json) spdlog::info("{}", st->stats().summary());
     }
+    before = after;
   }
 
   if (!a.plot.empty()) {
@@ -375,10 +421,11 @@ int run_bench(const BenchArgs& a) {
   }
 
   nlohmann::json out;
-  out["machine"] = {{"mem_gib_s", mem.gib_per_s()},
-                    {"disk_gib_s", disk.gib_per_s()},
-                    {"disk_direct", disk.direct},
-                    {"disk_backend", disk.backend}};
+  // The start-up probe; each result's "probe" has the ones bracketing its configuration.
+  out["machine"] = {{"mem_gib_s", first.mem.gib_per_s()},
+                    {"disk_gib_s", first.disk.gib_per_s()},
+                    {"disk_direct", first.disk.direct},
+                    {"disk_backend", first.disk.backend}};
   out["results"] = results;
   if (!a.json_out.empty()) {
     write_whole_file(a.json_out, out.dump(2) + "\n");

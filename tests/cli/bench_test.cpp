@@ -71,6 +71,31 @@ TEST(BenchCommand, TableWithJsonOutFileAndStallColumn) {
   EXPECT_EQ(bad.out.find("| model"), std::string::npos) << bad.out;
 }
 
+// The fractions of each configuration are taken against the probes just before and after it, so
+// a disk or memory that slows down during a long run does not leave the later rows measured
+// against a stale start-up figure.
+TEST(BenchCommand, EachConfigurationIsBracketedByProbes) {
+  const auto r = run_command({STRATA_BINARY, "bench", "-p", "0", "-n", "4", "-r", "1", "-t", "1", "--modes",
+                              "mmap,direct", "--expert-cache", "4M", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  const auto& results = j.at("results");
+  ASSERT_EQ(results.size(), 2u);
+  for (const auto& row : results) {
+    const auto& p = row.at("probe");
+    for (const char* k : {"mem_gib_s_before", "mem_gib_s_after", "disk_gib_s_before", "disk_gib_s_after"}) {
+      EXPECT_GT(p.at(k).get<double>(), 0.0) << k;
+    }
+    // tg4 decode: the bound uses the bracketing probes, and the fraction is against their mean.
+    const double mean_mem = (p["mem_gib_s_before"].get<double>() + p["mem_gib_s_after"].get<double>()) / 2;
+    EXPECT_NEAR(row.at("mem_fraction").get<double>(), row.at("weights_gib_s").get<double>() / mean_mem, 1e-9);
+    EXPECT_GT(row.at("bound_ts").get<double>(), 0.0);
+  }
+  // The probe after one configuration is the one before the next.
+  EXPECT_EQ(results[0]["probe"]["disk_gib_s_after"], results[1]["probe"]["disk_gib_s_before"]);
+  EXPECT_EQ(j.at("machine").at("mem_gib_s"), results[0]["probe"]["mem_gib_s_before"]);
+}
+
 TEST(BenchCommand, BadRequestsAreOneLineErrors) {
   for (const std::vector<std::string>& args :
        {std::vector<std::string>{"-p", "0", "-n", "0"}, {"--parallel", "0"}, {"-r", "0"}, {"--modes", "tape"}}) {
