@@ -317,9 +317,8 @@ int run_bench(const BenchArgs& a) {
       if (a.tg > 0 && n_seq > 1) samples.push_back(run_test(engine, *source, false, a.tg, n_seq, a.reps, false, rng));
     }
 
-    if (auto* st = dynamic_cast<ExpertStatsSource*>(source.get())) {
-      if (!a.json) spdlog::info("{}", st->stats().summary());
-    }
+    auto* stats_source = dynamic_cast<ExpertStatsSource*>(source.get());
+    if (stats_source != nullptr && !a.json) spdlog::info("{}", stats_source->stats().summary());
     MachineProbe after;
     Limits limits;
     if (!a.no_probe) {
@@ -388,9 +387,7 @@ int run_bench(const BenchArgs& a) {
                          {"prefetch_depth", eo.prefetch_experts ? eo.prefetch_depth : 0},
                          {"expert_source", source->describe()}});
     }
-    if (auto* st = dynamic_cast<ExpertStatsSource*>(source.get())) {
-      results.back()["store_stats"] = to_json(st->stats().total(), false);
-    }
+    if (stats_source != nullptr) results.back()["store_stats"] = to_json(stats_source->stats().total(), false);
     before = after;
   }
 
