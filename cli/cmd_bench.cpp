@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/phase_report.h"
 #include "cli/svg_plot.h"
 #include "common/error.h"
 #include "common/read_file.h"
@@ -80,6 +81,7 @@ struct Sample {
   uint64_t stall_ns = 0;      // waited for expert reads / page faults-in during them
   double seconds = 0;         // total measured time
   double hit_rate = -1;       // expert cache hit rate during the test; -1 if not a store
+  PhaseTimes time;            // where the engine's time went during the measured repetitions
   int reps = 0;
   int n_seq = 1;
   // Prompt tests: time to the first token's logits (the whole prefill), ms.
@@ -168,6 +170,7 @@ Sample run_test(Engine& engine, ExpertSource& source, bool prompt, int n, int n_
   std::uniform_int_distribution<int32_t> token(0, engine.n_vocab() - 1);
   const StoreCounters before = counters(source);
   const uint64_t storage_before = process_storage_read_bytes();
+  const PhaseTimes time_before = engine.stats().time;
   for (int r = 0; r < reps; ++r) {
     for (int q = 0; q < n_seq; ++q) engine.clear_seq(q);
     Batch batch;
@@ -195,6 +198,8 @@ Sample run_test(Engine& engine, ExpertSource& source, bool prompt, int n, int n_
   s.tier2_bytes = after.bytes_tier2 - before.bytes_tier2;
   s.storage_bytes = process_storage_read_bytes() - storage_before;
   s.stall_ns = after.stall_ns - before.stall_ns;
+  s.time = engine.stats().time;
+  s.time -= time_before;
   // A hit rate only means something where experts are cached (slot modes).
   if (dynamic_cast<ExpertStore*>(&source) != nullptr && after.requests > before.requests) {
     const uint64_t hits = (after.hits + after.prefetch_hits) - (before.hits + before.prefetch_hits);
@@ -354,6 +359,7 @@ int run_bench(const BenchArgs& a) {
                       s.hit_rate < 0 ? "-" : fmt::format("{:.1f}", 100 * s.hit_rate),
                       fmt::format("{:.2f}", s.disk_bytes_per_token() / (1024.0 * 1024.0)),
                       fmt::format("{:.1f}", s.stall_ms_per_token()),
+                      phase_ms_per_token(s.time, static_cast<uint64_t>(s.n_tokens) * static_cast<uint64_t>(s.reps)),
                       a.no_probe ? fmt::format("{:.2f}", mem_rate) : fmt::format("{:.2f} ({:.0f}%)", mem_rate, 100 * mem_frac),
                       a.no_probe ? fmt::format("{:.3f}", disk_rate) : fmt::format("{:.3f} ({:.0f}%)", disk_rate, 100 * disk_frac),
                       bound > 0 ? fmt::format("{:.2f} ({:.0f}%)", bound, 100 * s.mean() / bound) : std::string("-")});
@@ -373,6 +379,8 @@ int run_bench(const BenchArgs& a) {
                          {"bound_ts", bound > 0 ? nlohmann::json(bound) : nlohmann::json()},
                          {"disk_bytes_per_token", s.disk_bytes_per_token()},
                          {"stall_ms_per_token", s.stall_ms_per_token()},
+                         {"ms_per_token", phase_json(s.time, static_cast<uint64_t>(s.n_tokens) *
+                                                                 static_cast<uint64_t>(s.reps))},
                          {"ttft_ms", s.test[0] == 'p' ? nlohmann::json(s.ttft_ms()) : nlohmann::json()},
                          {"weights_gib_s", mem_rate},
                          {"mem_fraction", mem_frac},
@@ -387,7 +395,8 @@ int run_bench(const BenchArgs& a) {
                          {"prefetch_depth", eo.prefetch_experts ? eo.prefetch_depth : 0},
                          {"expert_source", source->describe()}});
     }
-    if (stats_source != nullptr) results.back()["store_stats"] = to_json(stats_source->stats().total(), false);
+    // The store's counters over the whole configuration (warm-up included), per layer and per expert.
+    if (stats_source != nullptr) results.back()["store_stats"] = stats_source->stats().to_json();
     before = after;
   }
 
@@ -432,6 +441,7 @@ int run_bench(const BenchArgs& a) {
     return 0;
   }
   const std::vector<std::string> head{"model", "mode", "cache", "test", "t/s", "TTFT ms", "hit %", "disk MiB/tok", "stall ms/tok",
+                                      "ms/tok attn/experts/wait/rest",
                                       "weights GiB/s (of RAM)", "disk GiB/s (of disk)", "bound t/s (of bound)"};
   std::vector<size_t> width(head.size());
   auto measure = [&](const std::vector<std::string>& r) {

@@ -9,12 +9,14 @@
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "cli/command.h"
+#include "cli/phase_report.h"
 #include "common/error.h"
 #include "common/read_file.h"
 #include "engine/engine.h"
@@ -27,6 +29,7 @@
 #include "loader/tokenizer/tokenizer.h"
 #include "storage/store_cli.h"
 #include "storage/store_factory.h"
+#include "storage/store_stats.h"
 
 namespace strata::cli {
 namespace {
@@ -45,6 +48,7 @@ struct RunArgs {
   std::vector<std::string> stop;
   SamplerParams sampling;
   int64_t seed = -1;
+  std::string stats_json;  // write engine and expert-store statistics here at the end
   StoreFlags store;
 };
 
@@ -151,14 +155,37 @@ std::string render_chat(const ChatTemplate& tmpl, const Tokenizer& tok, const nl
   return tmpl.render(messages, vars);
 }
 
-void print_stats(const Timing& t, const Engine& engine) {
+// The closing report on stderr: speed, configuration, where the time went and, for expert
+// sources that keep statistics, what the expert store did. With --stats-json also the JSON.
+void print_stats(const Timing& t, const Engine& engine, const ExpertSource& experts, const std::string& json_path) {
   auto rate = [](int n, double s) { return s > 0.0 ? n / s : 0.0; };
   std::fprintf(stderr,
                "\n\nprompt: %d tokens in %.2f s (%.2f tok/s) | generation: %d tokens in %.2f s (%.2f tok/s)\n"
-               "isa: %s | threads: %d | kv cache: %s | experts: %s\n",
+               "isa: %s | threads: %d | kv cache: %s | experts: %s\n"
+               "time: %s\n",
                t.prompt_tokens, t.prompt_s, rate(t.prompt_tokens, t.prompt_s), t.gen_tokens, t.gen_s,
                rate(t.gen_tokens, t.gen_s), std::string(kernel_isa_name()).c_str(), engine.n_threads(),
-               std::string(type_name(engine.kv_type())).c_str(), engine.expert_mode());
+               std::string(type_name(engine.kv_type())).c_str(), engine.expert_mode(),
+               phase_summary(engine.stats().time).c_str());
+  const auto* store = dynamic_cast<const ExpertStatsSource*>(&experts);
+  std::optional<StoreStats> store_stats;
+  if (store != nullptr) {
+    store_stats = store->stats();
+    std::fprintf(stderr, "%s\n", store_stats->summary().c_str());
+  }
+  if (json_path.empty()) return;
+  const EngineStats& es = engine.stats();
+  nlohmann::json j = {{"prompt_tokens", t.prompt_tokens},
+                      {"prompt_seconds", t.prompt_s},
+                      {"generated_tokens", t.gen_tokens},
+                      {"generation_seconds", t.gen_s},
+                      {"tokens_evaluated", es.tokens_evaluated},
+                      {"forward_passes", es.forward_passes},
+                      {"experts_predicted", es.experts_predicted},
+                      {"ms_per_token", phase_json(es.time, es.tokens_evaluated)},
+                      {"expert_source", engine.expert_mode()},
+                      {"expert_store", store_stats ? store_stats->to_json() : nlohmann::json()}};
+  write_whole_file(json_path, j.dump(2) + "\n");
 }
 
 int run_run(RunArgs a) {
@@ -168,6 +195,8 @@ int run_run(RunArgs a) {
     fail("no prompt: give -p PROMPT or -f FILE (or --chat on a terminal)");
   }
   if (a.ctx < 1) fail("--ctx must be at least 1");
+  // Fail now rather than after the generation if the statistics cannot be written.
+  if (!a.stats_json.empty()) write_whole_file(a.stats_json, "");
   a.sampling.seed = a.seed >= 0 ? static_cast<uint64_t>(a.seed) : std::random_device{}();
   const std::string prompt = a.file.empty() ? a.prompt : read_whole_file(a.file);
   const TensorType kv_type = parse_kv_type(a.kv_type);
@@ -194,7 +223,7 @@ int run_run(RunArgs a) {
 
   if (!a.chat) {
     session.generate(tokenize_prompt(*tok, prompt, false), timing);
-    print_stats(timing, engine);
+    print_stats(timing, engine, *experts, a.stats_json);
     return 0;
   }
 
@@ -219,7 +248,7 @@ int run_run(RunArgs a) {
       turn(line);
     }
   }
-  print_stats(timing, engine);
+  print_stats(timing, engine, *experts, a.stats_json);
   return 0;
 }
 
@@ -244,6 +273,9 @@ const Registration kRun{
       app.add_option("--seed", a->seed, "Sampling seed (default: random)");
       app.add_option("--stop", a->stop, "Stop generating at this string (repeatable)");
       app.add_option("--kv-type", a->kv_type, "KV cache type: f16 (default) or f32");
+      app.add_option("--stats-json", a->stats_json,
+                     "At the end, write engine and expert-store statistics (per layer and per expert) as JSON "
+                     "to this file");
       add_store_flags(app, a->store);
       return [a] { return run_run(*a); };
     }};

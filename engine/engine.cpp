@@ -110,6 +110,7 @@ void Engine::Impl::run_chunk(const BatchToken* tokens, int n, size_t& logit_row)
   ForwardContext ctx{model, hp, kv, experts, rope, ws, &pool, tokens, n};
   ctx.prefetch_depth = options.prefetch_experts ? options.prefetch_depth : 0;
   ctx.experts_predicted = &stats.experts_predicted;
+  ctx.times = &stats.time;
   const int64_t n_embd = hp.n_embd;
 
   // Embeddings.
@@ -164,8 +165,24 @@ Engine::Engine(const Model& model, ExpertSource& experts, const EngineOptions& o
 
 Engine::~Engine() = default;
 
+uint64_t PhaseTimes::other_ns() const {
+  const uint64_t covered = attention_ns + dense_ffn_ns + routing_ns + experts_ns + expert_wait_ns;
+  return decode_ns > covered ? decode_ns - covered : 0;
+}
+
+PhaseTimes& PhaseTimes::operator-=(const PhaseTimes& o) {
+  decode_ns -= o.decode_ns;
+  attention_ns -= o.attention_ns;
+  dense_ffn_ns -= o.dense_ffn_ns;
+  routing_ns -= o.routing_ns;
+  experts_ns -= o.experts_ns;
+  expert_wait_ns -= o.expert_wait_ns;
+  return *this;
+}
+
 void Engine::decode(const Batch& batch) {
   Impl& m = *impl_;
+  ScopedTimer timer(&m.stats.time.decode_ns);
   m.validate(batch);
   size_t want = 0;
   for (const BatchToken& t : batch.tokens()) want += t.want_logits ? 1 : 0;

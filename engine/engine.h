@@ -40,10 +40,25 @@ struct EngineOptions {
   int prefetch_depth = 1;
 };
 
+// Where decode() spent its wall time. Every phase runs on all the engine's threads together, so
+// the phases partition the decode time: what none of them covers (embeddings, the output head,
+// combining expert outputs) is other_ns().
+struct PhaseTimes {
+  uint64_t decode_ns = 0;       // all of decode()
+  uint64_t attention_ns = 0;    // norm, q/k/v/o projections, RoPE, attention over the KV cache
+  uint64_t dense_ffn_ns = 0;    // dense FFN layers and shared experts (weights always resident)
+  uint64_t routing_ns = 0;      // routers, top-k, and predicting the next layers' experts
+  uint64_t experts_ns = 0;      // routed expert FFNs
+  uint64_t expert_wait_ns = 0;  // in the expert source: acquiring experts, waiting for reads to land
+  uint64_t other_ns() const;
+  PhaseTimes& operator-=(const PhaseTimes& o);
+};
+
 struct EngineStats {
   uint64_t tokens_evaluated = 0;
   uint64_t forward_passes = 0;
   uint64_t experts_predicted = 0;  // (layer, expert) pairs passed to prefetch()
+  PhaseTimes time;
 };
 
 class Engine {

@@ -1,10 +1,12 @@
 #pragma once
 // State shared by the layer functions during one forward chunk. Internal to the engine.
+#include <chrono>
 #include <cstdint>
 #include <initializer_list>
 #include <utility>
 
 #include "engine/batch.h"
+#include "engine/engine.h"
 #include "engine/kv_cache.h"
 #include "engine/rope.h"
 #include "engine/workspace.h"
@@ -13,6 +15,26 @@
 #include "storage/expert_source.h"
 
 namespace strata {
+
+// Adds the wall time of its scope to *sink_ns (does nothing for a null sink).
+class ScopedTimer {
+ public:
+  explicit ScopedTimer(uint64_t* sink_ns) : sink_(sink_ns) {
+    if (sink_ != nullptr) start_ = std::chrono::steady_clock::now();
+  }
+  ~ScopedTimer() {
+    if (sink_ != nullptr) {
+      *sink_ += static_cast<uint64_t>(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start_).count());
+    }
+  }
+  ScopedTimer(const ScopedTimer&) = delete;
+  ScopedTimer& operator=(const ScopedTimer&) = delete;
+
+ private:
+  uint64_t* sink_;
+  std::chrono::steady_clock::time_point start_;
+};
 
 // A weight matrix: `rows` outputs, each a row of `cols` inputs in `type`'s layout.
 struct Weight {
@@ -42,6 +64,8 @@ struct ForwardContext {
   // *experts_predicted.
   int prefetch_depth = 0;
   uint64_t* experts_predicted = nullptr;
+  // Phase wall times (EngineStats::time); the blocks add to it when it is set.
+  PhaseTimes* times = nullptr;
 
   // Runs fn(task, thread) for task in [0, n_tasks) on the engine's threads; returns when all
   // are done. thread < n_threads.
@@ -60,6 +84,9 @@ struct ForwardContext {
     float* y;
   };
   void matmul_shared(std::initializer_list<Output> outs, const float* x, int64_t n) const;
+
+  // Where the phase timers of ScopedTimer go: &times->*field, or null when timing is off.
+  uint64_t* timer(uint64_t PhaseTimes::*field) const { return times != nullptr ? &(times->*field) : nullptr; }
 };
 
 }  // namespace strata

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <span>
 
 #include "common/error.h"
@@ -100,6 +101,7 @@ void validate_attention(const Model& model, int layer, const AttentionSpec& spec
 }
 
 void attention_block(ForwardContext& ctx, int layer, const AttentionSpec& spec) {
+  ScopedTimer timer(ctx.timer(&PhaseTimes::attention_ns));
   const Hparams& hp = ctx.hp;
   const LayerTensors& L = ctx.model.layer(layer);
   Workspace& ws = ctx.ws;
@@ -169,6 +171,7 @@ void validate_dense_ffn(const Model& model, int layer) {
 }
 
 void dense_ffn_block(ForwardContext& ctx, int layer) {
+  ScopedTimer timer(ctx.timer(&PhaseTimes::dense_ffn_ns));
   const Hparams& hp = ctx.hp;
   const LayerTensors& L = ctx.model.layer(layer);
   Workspace& ws = ctx.ws;
@@ -387,7 +390,10 @@ void moe_ffn_block(ForwardContext& ctx, int layer) {
   const int64_t n_embd = hp.n_embd;
   const int64_t n_ff = hp.n_ff_exp;
 
-  route_tokens(ctx, layer, ws.xn.ptr(), ws.router.ptr(), ws.sel.data(), ws.sel_w.ptr());
+  {
+    ScopedTimer timer(ctx.timer(&PhaseTimes::routing_ns));
+    route_tokens(ctx, layer, ws.xn.ptr(), ws.router.ptr(), ws.sel.data(), ws.sel_w.ptr());
+  }
   float* xn = ws.xn.ptr();
   int32_t* sel = ws.sel.data();
   float* sel_w = ws.sel_w.ptr();
@@ -423,14 +429,18 @@ void moe_ffn_block(ForwardContext& ctx, int layer) {
   }
 
   {
+    std::optional<ScopedTimer> acquiring(std::in_place, ctx.timer(&PhaseTimes::expert_wait_ns));
     ExpertLease lease = ctx.experts.acquire_async(layer, ws.used_experts, ws.used_scores);
+    acquiring.reset();
     // This layer's misses are queued first; the next layers' predicted experts (routed from the
     // same hidden state) are read behind them, nearest layer first, while this layer computes.
+    std::optional<ScopedTimer> predicting(std::in_place, ctx.timer(&PhaseTimes::routing_ns));
     for (int ahead = layer + 1; ahead <= layer + ctx.prefetch_depth && ahead < hp.n_layer; ++ahead) {
       if (!ctx.model.layer_has_experts(ahead)) continue;
       const int hinted = prefetch_experts(ctx, ahead);
       if (ctx.experts_predicted != nullptr) *ctx.experts_predicted += static_cast<uint64_t>(hinted);
     }
+    predicting.reset();
     const auto& weights = lease.weights();
     STRATA_CHECK(weights.size() == ws.used_experts.size());
     for (size_t i = 0; i < weights.size(); ++i) {
@@ -448,9 +458,16 @@ void moe_ffn_block(ForwardContext& ctx, int layer) {
     for (size_t i = 0; i < weights.size(); ++i) {
       (lease.ready(i) ? ws.ready_experts : ws.pending_experts).push_back(static_cast<int>(i));
     }
-    if (!ws.ready_experts.empty()) run_experts(ctx, weights, ws.ready_experts);
+    if (!ws.ready_experts.empty()) {
+      ScopedTimer timer(ctx.timer(&PhaseTimes::experts_ns));
+      run_experts(ctx, weights, ws.ready_experts);
+    }
     if (!ws.pending_experts.empty()) {
-      lease.wait_all();
+      {
+        ScopedTimer timer(ctx.timer(&PhaseTimes::expert_wait_ns));
+        lease.wait_all();
+      }
+      ScopedTimer timer(ctx.timer(&PhaseTimes::experts_ns));
       run_experts(ctx, weights, ws.pending_experts);
     }
   }
@@ -472,6 +489,7 @@ void moe_ffn_block(ForwardContext& ctx, int layer) {
   }
 
   if (L.shexp_gate != nullptr) {
+    ScopedTimer timer(ctx.timer(&PhaseTimes::dense_ffn_ns));
     const int64_t n_sh = hp.n_ff_shexp;
     float* a = ws.ffn_a.ptr();
     float* b = ws.ffn_b.ptr();

@@ -62,6 +62,16 @@ TEST(BenchCommand, TableWithJsonOutFileAndStallColumn) {
   const auto j = nlohmann::json::parse(in);
   ASSERT_EQ(j.at("results").size(), 1u);
   EXPECT_GE(j["results"][0].at("stall_ms_per_token").get<double>(), 0.0);
+  // Where the time went, per token, and the store's counters per layer and per expert.
+  EXPECT_NE(r.out.find("ms/tok attn/experts/wait/rest"), std::string::npos) << r.out;
+  const auto& ms = j["results"][0].at("ms_per_token");
+  EXPECT_GT(ms.at("attention").get<double>(), 0.0);
+  EXPECT_GT(ms.at("experts").get<double>(), 0.0);
+  EXPECT_GT(ms.at("total").get<double>(), 0.0);
+  const auto& store = j["results"][0].at("store_stats");
+  EXPECT_GT(store.at("total").at("requests").get<uint64_t>(), 0u);
+  EXPECT_FALSE(store.at("layers").empty());
+  EXPECT_EQ(store.at("experts").size(), store.at("layers").size());
   std::filesystem::remove(json);
   // An unwritable destination fails before anything is measured.
   const auto bad = run_command({STRATA_BINARY, "bench", "-p", "0", "-n", "4", "--no-probe", "--json-out",

@@ -1,6 +1,7 @@
 // `strata run` end to end on the golden models: streaming output, determinism, limits, the stats
 // line, and one clear error line for every kind of bad input.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cstdint>
@@ -81,6 +82,40 @@ TEST(RunCommand, ReportsSpeedIsaAndExpertModeOnStderr) {
   EXPECT_NE(r.err.find("tok/s"), std::string::npos);
   EXPECT_NE(r.err.find("isa: "), std::string::npos);
   EXPECT_NE(r.err.find("experts: mmap"), std::string::npos);
+  EXPECT_NE(r.err.find("time: attention "), std::string::npos) << r.err;
+}
+
+// --stats-json: the engine's phase times and the expert store's counters, per layer and per
+// expert; the human-readable store summary is on stderr either way.
+TEST(RunCommand, StatsJsonHasPhaseTimesAndPerLayerStoreCounters) {
+  const std::string path = testing::TempDir() + "run_test_stats.json";
+  std::remove(path.c_str());
+  const auto r = strata("run -m " + kModel + " -p hello -n 6 --seed 7 --expert-mode direct --stats-json " + path);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("experts requested"), std::string::npos) << r.err;
+  const auto j = nlohmann::json::parse(file_content(path));
+  EXPECT_EQ(j.at("generated_tokens").get<int>(), 6);
+  EXPECT_GT(j.at("tokens_evaluated").get<int>(), 6);
+  const auto& ms = j.at("ms_per_token");
+  EXPECT_GT(ms.at("attention").get<double>(), 0.0);
+  EXPECT_GT(ms.at("experts").get<double>(), 0.0);
+  EXPECT_GE(ms.at("total").get<double>(), ms.at("attention").get<double>() + ms.at("experts").get<double>());
+  const auto& store = j.at("expert_store");
+  ASSERT_EQ(store.at("layers").size(), 2u);  // the golden model's two layers
+  EXPECT_GT(store.at("total").at("requests").get<uint64_t>(), 0u);
+  EXPECT_EQ(store.at("experts").at(0).size(), 8u);  // its 8 experts
+  std::remove(path.c_str());
+  // The mapped file's modes count their tier-1 bytes the same way.
+  const auto m = strata("run -m " + kModel + " -p hello -n 2 --expert-mode mmap-plain --stats-json " + path);
+  ASSERT_EQ(m.exit_code, 0) << m.err;
+  const auto mj = nlohmann::json::parse(file_content(path));
+  EXPECT_GT(mj.at("expert_store").at("total").at("bytes_tier1").get<uint64_t>(), 0u);
+  EXPECT_GT(mj.at("ms_per_token").at("total").get<double>(), 0.0);
+  std::remove(path.c_str());
+  // An unwritable destination fails before anything is generated.
+  const auto bad = strata("run -m " + kModel + " -p hello -n 2 --stats-json " + testing::TempDir() + "no/such/dir/s.json");
+  expect_one_line_error(bad, "no/such/dir/s.json");
+  EXPECT_TRUE(bad.out.empty()) << bad.out;
 }
 
 TEST(RunCommand, SameSeedSameTextAndPromptFromFile) {

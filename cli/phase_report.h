@@ -1,0 +1,20 @@
+#pragma once
+// Where decode time went (EngineStats::time), for the `run` stats lines, `bench`'s table and both
+// commands' JSON.
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/engine.h"
+
+namespace strata::cli {
+
+// "attention 31% | experts 58% | waiting for experts 7% | routing 2% | dense ffn 0% | other 2%".
+std::string phase_summary(const PhaseTimes& t);
+// "31.2/80.4/12.1/6.05": attention / routed experts / waiting for experts / the rest, in ms per token.
+std::string phase_ms_per_token(const PhaseTimes& t, uint64_t tokens);
+// {"attention": ms, ..., "other": ms} per token (all zero when no tokens were evaluated).
+nlohmann::json phase_json(const PhaseTimes& t, uint64_t tokens);
+
+}  // namespace strata::cli
