@@ -289,6 +289,8 @@ int run_bench(const BenchArgs& a) {
         if (!drop_page_cache(f, &why)) spdlog::warn("cannot drop '{}' from the page cache: {}", f, why);
       }
     }
+    // The configuration's peak RSS starts here: the previous one's engine and model are gone.
+    const bool peak_known = reset_peak_rss();
     auto model = Model::open(resolve_model_path(a.model));
     StoreOptions o = base;
     o.mode = c.mode;
@@ -324,6 +326,10 @@ int run_bench(const BenchArgs& a) {
 
     auto* stats_source = dynamic_cast<ExpertStatsSource*>(source.get());
     if (stats_source != nullptr && !a.json) spdlog::info("{}", stats_source->stats().summary());
+    // Read before the bandwidth probe, whose buffer is not the engine's.
+    const ProcessMemory memory = read_process_memory();
+    const std::string rss_text = fmt::format("{}{} ({})", format_size(peak_known ? memory.peak_rss : memory.rss),
+                                             peak_known ? "" : " now", format_size(memory.anon));
     MachineProbe after;
     Limits limits;
     if (!a.no_probe) {
@@ -358,7 +364,7 @@ int run_bench(const BenchArgs& a) {
                       s.test[0] == 'p' ? fmt::format("{:.0f}", s.ttft_ms()) : std::string("-"),
                       s.hit_rate < 0 ? "-" : fmt::format("{:.1f}", 100 * s.hit_rate),
                       fmt::format("{:.2f}", s.disk_bytes_per_token() / (1024.0 * 1024.0)),
-                      fmt::format("{:.1f}", s.stall_ms_per_token()),
+                      fmt::format("{:.1f}", s.stall_ms_per_token()), rss_text,
                       phase_ms_per_token(s.time, static_cast<uint64_t>(s.n_tokens) * static_cast<uint64_t>(s.reps)),
                       a.no_probe ? fmt::format("{:.2f}", mem_rate) : fmt::format("{:.2f} ({:.0f}%)", mem_rate, 100 * mem_frac),
                       a.no_probe ? fmt::format("{:.3f}", disk_rate) : fmt::format("{:.3f} ({:.0f}%)", disk_rate, 100 * disk_frac),
@@ -379,6 +385,10 @@ int run_bench(const BenchArgs& a) {
                          {"bound_ts", bound > 0 ? nlohmann::json(bound) : nlohmann::json()},
                          {"disk_bytes_per_token", s.disk_bytes_per_token()},
                          {"stall_ms_per_token", s.stall_ms_per_token()},
+                         {"memory", {{"peak_rss_bytes", peak_known ? nlohmann::json(memory.peak_rss) : nlohmann::json()},
+                                     {"rss_bytes", memory.rss},
+                                     {"anon_bytes", memory.anon},
+                                     {"file_bytes", memory.file}}},
                          {"ms_per_token", phase_json(s.time, static_cast<uint64_t>(s.n_tokens) *
                                                                  static_cast<uint64_t>(s.reps))},
                          {"ttft_ms", s.test[0] == 'p' ? nlohmann::json(s.ttft_ms()) : nlohmann::json()},
@@ -441,7 +451,7 @@ int run_bench(const BenchArgs& a) {
     return 0;
   }
   const std::vector<std::string> head{"model", "mode", "cache", "test", "t/s", "TTFT ms", "hit %", "disk MiB/tok", "stall ms/tok",
-                                      "ms/tok attn/experts/wait/rest",
+                                      "peak RSS (anon)", "ms/tok attn/experts/wait/rest",
                                       "weights GiB/s (of RAM)", "disk GiB/s (of disk)", "bound t/s (of bound)"};
   std::vector<size_t> width(head.size());
   auto measure = [&](const std::vector<std::string>& r) {

@@ -19,6 +19,7 @@
 #include "cli/phase_report.h"
 #include "common/error.h"
 #include "common/read_file.h"
+#include "common/system_memory.h"
 #include "engine/engine.h"
 #include "engine/model_path.h"
 #include "engine/sampler.h"
@@ -167,6 +168,10 @@ void print_stats(const Timing& t, const Engine& engine, const ExpertSource& expe
                rate(t.gen_tokens, t.gen_s), std::string(kernel_isa_name()).c_str(), engine.n_threads(),
                std::string(type_name(engine.kv_type())).c_str(), engine.expert_mode(),
                phase_summary(engine.stats().time).c_str());
+  const ProcessMemory memory = read_process_memory();
+  std::fprintf(stderr, "memory: peak RSS %s (now %s: %s anonymous, %s of mapped files)\n",
+               format_size(memory.peak_rss).c_str(), format_size(memory.rss).c_str(),
+               format_size(memory.anon).c_str(), format_size(memory.file).c_str());
   const auto* store = dynamic_cast<const ExpertStatsSource*>(&experts);
   std::optional<StoreStats> store_stats;
   if (store != nullptr) {
@@ -183,6 +188,10 @@ void print_stats(const Timing& t, const Engine& engine, const ExpertSource& expe
                       {"forward_passes", es.forward_passes},
                       {"experts_predicted", es.experts_predicted},
                       {"ms_per_token", phase_json(es.time, es.tokens_evaluated)},
+                      {"memory", {{"peak_rss_bytes", memory.peak_rss},
+                                  {"rss_bytes", memory.rss},
+                                  {"anon_bytes", memory.anon},
+                                  {"file_bytes", memory.file}}},
                       {"expert_source", engine.expert_mode()},
                       {"expert_store", store_stats ? store_stats->to_json() : nlohmann::json()}};
   write_whole_file(json_path, j.dump(2) + "\n");

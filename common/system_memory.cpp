@@ -62,6 +62,25 @@ std::vector<std::string_view> lines(std::string_view s) {
   return out;
 }
 
+// Calls fn(key, bytes) for each "Key:   123 kB" line (/proc/meminfo, /proc/self/status); lines
+// whose value is not a number (a unit other than kB counts as bytes) are skipped.
+template <typename Fn>
+void for_each_size_field(std::string_view text, Fn fn) {
+  for (auto line : lines(text)) {
+    auto colon = line.find(':');
+    if (colon == std::string_view::npos) continue;
+    auto rest = trim(line.substr(colon + 1));
+    uint64_t mult = 1;
+    if (rest.size() > 2 && rest.substr(rest.size() - 2) == "kB") {
+      mult = 1024;
+      rest = trim(rest.substr(0, rest.size() - 2));
+    }
+    auto v = parse_u64(rest);
+    if (!v || *v > UINT64_MAX / mult) continue;
+    fn(line.substr(0, colon), *v * mult);
+  }
+}
+
 std::string join_path(const std::string& root, std::string_view path) {
   std::string r = root;
   while (!r.empty() && r.back() == '/') r.pop_back();
@@ -160,27 +179,41 @@ CgroupMemory read_hierarchy(int version, std::string dir, const std::string& top
 
 std::optional<MemInfo> parse_meminfo(std::string_view text) {
   std::optional<uint64_t> total, available, free;
-  for (auto line : lines(text)) {
-    auto colon = line.find(':');
-    if (colon == std::string_view::npos) continue;
-    auto key = line.substr(0, colon);
-    auto rest = trim(line.substr(colon + 1));
-    uint64_t mult = 1;
-    if (rest.size() > 2 && rest.substr(rest.size() - 2) == "kB") {
-      mult = 1024;
-      rest = trim(rest.substr(0, rest.size() - 2));
-    }
-    auto v = parse_u64(rest);
-    if (!v || *v > UINT64_MAX / mult) continue;
-    if (key == "MemTotal") total = *v * mult;
-    if (key == "MemAvailable") available = *v * mult;
-    if (key == "MemFree") free = *v * mult;
-  }
+  for_each_size_field(text, [&](std::string_view key, uint64_t bytes) {
+    if (key == "MemTotal") total = bytes;
+    if (key == "MemAvailable") available = bytes;
+    if (key == "MemFree") free = bytes;
+  });
   if (!total) return std::nullopt;
   MemInfo info;
   info.total = *total;
   info.available = available ? *available : free.value_or(0);
   return info;
+}
+
+ProcessMemory parse_process_status(std::string_view text) {
+  ProcessMemory m;
+  for_each_size_field(text, [&](std::string_view key, uint64_t bytes) {
+    if (key == "VmRSS") m.rss = bytes;
+    if (key == "VmHWM") m.peak_rss = bytes;
+    if (key == "RssAnon") m.anon = bytes;
+    if (key == "RssFile") m.file = bytes;
+  });
+  return m;
+}
+
+ProcessMemory read_process_memory(const std::string& root) {
+  const auto text = read_text(join_path(root, "/proc/self/status"));
+  return text ? parse_process_status(*text) : ProcessMemory{};
+}
+
+bool reset_peak_rss(const std::string& root) {
+  // "5" resets VmHWM to the current RSS (Linux 4.0+); the write fails where it is not supported.
+  std::ofstream out(join_path(root, "/proc/self/clear_refs"));
+  if (!out) return false;
+  out << "5";
+  out.flush();
+  return static_cast<bool>(out);
 }
 
 CgroupMemory read_cgroup_memory(const std::string& root) {

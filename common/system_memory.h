@@ -1,7 +1,8 @@
 #pragma once
 // How much memory this process may use: the machine's RAM (/proc/meminfo) and the memory limit of
 // the cgroup it runs in (cgroup v2 memory.max / memory.current, or v1 memory.limit_in_bytes /
-// memory.usage_in_bytes), found through /proc/self/cgroup and /proc/self/mountinfo.
+// memory.usage_in_bytes), found through /proc/self/cgroup and /proc/self/mountinfo; and how much
+// it has resident (/proc/self/status).
 //
 // Every reader takes a `root` directory that prefixes all paths ("/" for the real system), so
 // tests can point it at a temporary tree of fake files. Missing or unreadable files are not
@@ -45,6 +46,19 @@ struct SystemMemory {
 };
 
 SystemMemory read_system_memory(const std::string& root = "/");
+
+// This process's resident memory, from /proc/self/status; zeros where unknown.
+struct ProcessMemory {
+  uint64_t rss = 0;       // VmRSS
+  uint64_t peak_rss = 0;  // VmHWM: the most resident at once since start or reset_peak_rss()
+  uint64_t anon = 0;      // RssAnon: heap, expert slots, KV cache, scratch
+  uint64_t file = 0;      // RssFile: mapped file pages resident (model weights in the page cache, code)
+};
+
+ProcessMemory parse_process_status(std::string_view text);
+ProcessMemory read_process_memory(const std::string& root = "/");
+// Starts a new peak: VmHWM drops to the current RSS. False where the kernel does not allow it.
+bool reset_peak_rss(const std::string& root = "/");
 
 // Parses a size such as "8G", "512M", "1.5GiB", "4096" (bytes) with binary (1024-based)
 // multipliers K/M/G/T. Throws strata::Error naming the text if it is not a valid size.

@@ -81,6 +81,35 @@ TEST(BenchCommand, TableWithJsonOutFileAndStallColumn) {
   EXPECT_EQ(bad.out.find("| model"), std::string::npos) << bad.out;
 }
 
+// Each configuration reports the memory it held: its own peak (the previous configuration's is
+// reset), and anonymous memory that includes its expert cache.
+TEST(BenchCommand, ReportsEachConfigurationsResidentMemory) {
+  const auto r = run_command({STRATA_BINARY, "bench", "-p", "0", "-n", "4", "-r", "1", "-t", "1", "--modes", "direct",
+                              "--cache-sweep", "12M,1M", "--no-probe", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto results = nlohmann::json::parse(r.out).at("results");
+  ASSERT_EQ(results.size(), 2u);
+  for (const auto& row : results) {
+    const auto& m = row.at("memory");
+    EXPECT_GE(m.at("anon_bytes").get<uint64_t>(), row.at("cache_bytes").get<uint64_t>());
+    EXPECT_GT(m.at("file_bytes").get<uint64_t>(), 0u);  // the mapped model and the binary
+    EXPECT_GE(m.at("rss_bytes").get<uint64_t>(), m.at("anon_bytes").get<uint64_t>());
+  }
+  const auto anon = [&](int i) { return results[i]["memory"]["anon_bytes"].get<double>(); };
+  EXPECT_GT(anon(0) - anon(1), 8.0 * (1 << 20));  // 12 MiB of slots against 1 MiB
+  if (results[1]["memory"]["peak_rss_bytes"].is_null()) {
+    std::printf("  this kernel does not reset peak RSS (/proc/self/clear_refs): peak not checked\n");
+  } else {
+    const auto peak = [&](int i) { return results[i]["memory"]["peak_rss_bytes"].get<double>(); };
+    EXPECT_GE(peak(0), results[0]["memory"]["rss_bytes"].get<double>());
+    EXPECT_GT(peak(0) - peak(1), 8.0 * (1 << 20));  // the second peak did not inherit the first
+  }
+  const auto table = run_command({STRATA_BINARY, "bench", "-p", "0", "-n", "2", "-r", "1", "-t", "1", "--modes",
+                                  "mmap", "--no-probe"});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_NE(table.out.find("peak RSS (anon)"), std::string::npos) << table.out;
+}
+
 // The fractions of each configuration are taken against the probes just before and after it, so
 // a disk or memory that slows down during a long run does not leave the later rows measured
 // against a stale start-up figure.

@@ -104,6 +104,10 @@ TEST(RunCommand, StatsJsonHasPhaseTimesAndPerLayerStoreCounters) {
   ASSERT_EQ(store.at("layers").size(), 2u);  // the golden model's two layers
   EXPECT_GT(store.at("total").at("requests").get<uint64_t>(), 0u);
   EXPECT_EQ(store.at("experts").at(0).size(), 8u);  // its 8 experts
+  const auto& memory = j.at("memory");
+  EXPECT_GE(memory.at("peak_rss_bytes").get<uint64_t>(), memory.at("rss_bytes").get<uint64_t>());
+  EXPECT_GT(memory.at("anon_bytes").get<uint64_t>(), 0u);
+  EXPECT_NE(r.err.find("memory: peak RSS "), std::string::npos) << r.err;
   std::remove(path.c_str());
   // The mapped file's modes count their tier-1 bytes the same way.
   const auto m = strata("run -m " + kModel + " -p hello -n 2 --expert-mode mmap-plain --stats-json " + path);

@@ -6,6 +6,10 @@
 #include <fstream>
 #include <random>
 
+#include <sys/mman.h>
+
+#include <cstring>
+
 #include "common/error.h"
 
 namespace fs = std::filesystem;
@@ -141,4 +145,42 @@ TEST(Sizes, ParseAndFormat) {
   EXPECT_EQ(format_size(100), "100 B");
   EXPECT_EQ(format_size(512ull << 20), "512.0 MiB");
   EXPECT_EQ(format_size(static_cast<uint64_t>(18.4 * (1ull << 30))), "18.4 GiB");
+}
+
+TEST(ProcessMemory, ParsesStatusFields) {
+  const auto m = parse_process_status(
+      "Name:\tstrata\nVmHWM:\t  204800 kB\nVmRSS:\t  102400 kB\nRssAnon:\t   81920 kB\n"
+      "RssFile:\t   20480 kB\nRssShmem:\t       0 kB\nThreads:\t4\n");
+  EXPECT_EQ(m.peak_rss, 204800ull * 1024);
+  EXPECT_EQ(m.rss, 102400ull * 1024);
+  EXPECT_EQ(m.anon, 81920ull * 1024);
+  EXPECT_EQ(m.file, 20480ull * 1024);
+  // Missing or malformed fields stay unknown (zero).
+  const auto partial = parse_process_status("VmRSS: lots kB\nRssAnon: 4 kB\n");
+  EXPECT_EQ(partial.rss, 0u);
+  EXPECT_EQ(partial.anon, 4096u);
+}
+
+TEST_F(FakeRoot, ProcessMemoryFromStatusFile) {
+  write("proc/self/status", "VmHWM: 8 kB\nVmRSS: 4 kB\n");
+  const auto m = read_process_memory(root());
+  EXPECT_EQ(m.peak_rss, 8192u);
+  EXPECT_EQ(m.rss, 4096u);
+  fs::remove(root_ / "proc/self/status");
+  EXPECT_EQ(read_process_memory(root()).rss, 0u);  // unreadable: unknown, not an error
+}
+
+// The real /proc: touching memory shows in RSS, and a reset peak forgets memory given back.
+TEST(ProcessMemory, PeakResetForgetsReleasedMemory) {
+  constexpr size_t kBytes = 128u << 20;
+  void* p = ::mmap(nullptr, kBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(p, MAP_FAILED);
+  std::memset(p, 1, kBytes);
+  const auto touched = read_process_memory();
+  EXPECT_GE(touched.anon, kBytes);
+  EXPECT_GE(touched.peak_rss, touched.rss);
+  ::munmap(p, kBytes);
+  if (!reset_peak_rss()) GTEST_SKIP() << "this kernel does not reset peak RSS (/proc/self/clear_refs)";
+  const auto after = read_process_memory();
+  EXPECT_LT(after.peak_rss + kBytes / 2, touched.peak_rss);
 }
