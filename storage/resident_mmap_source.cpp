@@ -27,7 +27,9 @@ ResidentMmapSource::ResidentMmapSource(std::unique_ptr<ExpertSource> inner, Expe
       residency_(residency),
       description_(std::string(inner_->describe()) + residency_text(residency)),
       stats_(layout_.n_layer(), layout_.n_expert()),
-      predicted_(static_cast<size_t>(layout_.n_layer())) {}
+      predicted_(static_cast<size_t>(layout_.n_layer())) {
+  if (residency_ == MmapResidency::Populate) hinter_ = std::make_unique<ReadaheadHinter>();
+}
 
 ExpertLease ResidentMmapSource::acquire(int layer, std::span<const int> experts,
                                         std::span<const float> router_scores) {
@@ -35,6 +37,7 @@ ExpertLease ResidentMmapSource::acquire(int layer, std::span<const int> experts,
   ExpertLease inner = inner_->acquire(layer, experts, router_scores);
   const auto start = std::chrono::steady_clock::now();
   if (residency_ == MmapResidency::Populate) {
+    hinter_->cancel(layer);  // what is still queued for this layer is faulted in below
     // Only ranges with pages missing from the page cache are hinted (all first, so the kernel
     // reads them in parallel) and then faulted in: on ranges already cached both calls cost far
     // more than the check.
@@ -102,12 +105,13 @@ void ResidentMmapSource::prefetch(int layer, std::span<const int> experts) {
       ++stats_.expert(layer, e).predicted;
     }
   }
+  thread_local std::vector<ReadaheadHinter::Range> ranges;
+  ranges.clear();
   for (int e : experts) {
     if (e < 0 || e >= layout_.n_expert()) continue;
-    for (const ExpertPartLocation& p : layout_.at(layer, e).parts) {
-      if (!is_resident(layout_.mapped(p), p.nbytes)) advise_willneed(layout_.mapped(p), p.nbytes);
-    }
+    for (const ExpertPartLocation& p : layout_.at(layer, e).parts) ranges.push_back({layout_.mapped(p), p.nbytes});
   }
+  hinter_->hint(layer, ranges);
 }
 
 StoreStats ResidentMmapSource::stats() const {

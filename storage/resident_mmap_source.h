@@ -1,7 +1,7 @@
 #pragma once
 // Mmap mode with the residency guarantee: wraps the tier-1 source so that the pages of every
 // acquired expert are faulted in (MADV_POPULATE_READ) before acquire() returns, and predicted
-// experts get madvise(WILLNEED) as soon as prefetch() names them. Expert compute then never
+// experts get madvise(WILLNEED) as soon as prefetch() names them (from a background thread). Expert compute then never
 // takes a major fault; the major faults seen while leases are held are counted to prove it.
 // The same wrapper, with no hints, measures the plain-mmap baseline (faults during compute).
 #include <memory>
@@ -12,6 +12,7 @@
 
 #include "storage/expert_layout.h"
 #include "storage/expert_source.h"
+#include "storage/readahead_hinter.h"
 #include "storage/store_stats.h"
 
 namespace strata {
@@ -34,8 +35,8 @@ class ResidentMmapSource final : public ExpertSource, public ExpertStatsSource {
   // inner source throws. Thread-safe.
   ExpertLease acquire(int layer, std::span<const int> experts,
                       std::span<const float> router_scores = {}) override;
-  // madvise(WILLNEED) on the experts' byte ranges not in the page cache (Populate only); never
-  // blocks. Ignores unknown experts.
+  // madvise(WILLNEED) on the experts' byte ranges not in the page cache (Populate only), issued
+  // by a background thread: never blocks. Ignores unknown experts.
   void prefetch(int layer, std::span<const int> experts) override;
   bool uses_prefetch() const override { return residency_ == MmapResidency::Populate; }
   const char* describe() const override { return description_.c_str(); }
@@ -58,6 +59,7 @@ class ResidentMmapSource final : public ExpertSource, public ExpertStatsSource {
   std::vector<std::vector<char>> predicted_;
   std::unordered_map<uint64_t, Ticket> tickets_;
   uint64_t next_ticket_ = 0;
+  std::unique_ptr<ReadaheadHinter> hinter_;  // Populate only
 };
 
 }  // namespace strata
