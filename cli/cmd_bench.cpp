@@ -385,10 +385,7 @@ int run_bench(const BenchArgs& a) {
                          {"bound_ts", bound > 0 ? nlohmann::json(bound) : nlohmann::json()},
                          {"disk_bytes_per_token", s.disk_bytes_per_token()},
                          {"stall_ms_per_token", s.stall_ms_per_token()},
-                         {"memory", {{"peak_rss_bytes", peak_known ? nlohmann::json(memory.peak_rss) : nlohmann::json()},
-                                     {"rss_bytes", memory.rss},
-                                     {"anon_bytes", memory.anon},
-                                     {"file_bytes", memory.file}}},
+                         {"memory", memory_json(memory, peak_known)},
                          {"ms_per_token", phase_json(s.time, static_cast<uint64_t>(s.n_tokens) *
                                                                  static_cast<uint64_t>(s.reps))},
                          {"ttft_ms", s.test[0] == 'p' ? nlohmann::json(s.ttft_ms()) : nlohmann::json()},

@@ -188,10 +188,7 @@ void print_stats(const Timing& t, const Engine& engine, const ExpertSource& expe
                       {"forward_passes", es.forward_passes},
                       {"experts_predicted", es.experts_predicted},
                       {"ms_per_token", phase_json(es.time, es.tokens_evaluated)},
-                      {"memory", {{"peak_rss_bytes", memory.peak_rss},
-                                  {"rss_bytes", memory.rss},
-                                  {"anon_bytes", memory.anon},
-                                  {"file_bytes", memory.file}}},
+                      {"memory", memory_json(memory)},
                       {"expert_source", engine.expert_mode()},
                       {"expert_store", store_stats ? store_stats->to_json() : nlohmann::json()}};
   write_whole_file(json_path, j.dump(2) + "\n");

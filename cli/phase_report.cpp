@@ -52,4 +52,11 @@ nlohmann::json phase_json(const PhaseTimes& t, uint64_t tokens) {
   return j;
 }
 
+nlohmann::json memory_json(const ProcessMemory& m, bool peak_known) {
+  return {{"peak_rss_bytes", peak_known ? nlohmann::json(m.peak_rss) : nlohmann::json()},
+          {"rss_bytes", m.rss},
+          {"anon_bytes", m.anon},
+          {"file_bytes", m.file}};
+}
+
 }  // namespace strata::cli

@@ -35,7 +35,7 @@ class ReadaheadHinter {
   void hint(int layer, std::span<const Range> ranges);
   // Forgets the ranges still queued for `layer`; returns how many.
   size_t cancel(int layer);
-  // Blocks until the queue is empty and no hint is in progress (tests, shutdown of a run).
+  // Blocks until the queue is empty and no hint is in progress (for tests).
   void drain();
 
  private:

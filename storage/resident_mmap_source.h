@@ -1,8 +1,9 @@
 #pragma once
 // Mmap mode with the residency guarantee: wraps the tier-1 source so that the pages of every
 // acquired expert are faulted in (MADV_POPULATE_READ) before acquire() returns, and predicted
-// experts get madvise(WILLNEED) as soon as prefetch() names them (from a background thread). Expert compute then never
-// takes a major fault; the major faults seen while leases are held are counted to prove it.
+// experts get madvise(WILLNEED), from a background thread, as soon as prefetch() names them.
+// Expert compute then never takes a major fault; the major faults seen while leases are held are
+// counted to prove it.
 // The same wrapper, with no hints, measures the plain-mmap baseline (faults during compute).
 #include <memory>
 #include <mutex>
