@@ -12,7 +12,9 @@
 # Environment: THREADS (default: all cores), TG (tokens per run, default 64), REPS (default 3),
 # SWEEP (cache sizes, default "4G,8G"), TYPE (default q8_0), HOLD (e.g. 10G: another process holds
 # that much RAM during the runs, as in the llama.cpp baseline), COLD=1 (also cold-start runs),
-# KEEP=1 (keep the generated model; by default it is deleted at the end).
+# KEEP=1 (keep the generated model; by default it is deleted at the end), ROUTING (a labelled
+# synthetic workload in place of the routers for every run, e.g. "zipf:s=0.8,locality=0.5"; see
+# `strata bench --help`).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -66,6 +68,11 @@ fi
 out=${model%.gguf}.bench
 mkdir -p "$out"
 common=(-m "$model" -p 0 -n "$tg" -r "$reps" -t "$threads")
+if [[ -n ${ROUTING:-} ]]; then
+  common+=(--routing "$ROUTING")
+  out=$out-$(echo "$ROUTING" | tr -c 'A-Za-z0-9.=\n' '_')
+  mkdir -p "$out"
+fi
 
 echo "== plain mmap, mmap, and direct with a cache sweep" >&2
 "$strata" bench "${common[@]}" --modes mmap-plain,mmap,direct --cache-sweep "$sweep" --json-out "$out/warm.json" \

@@ -26,6 +26,7 @@
 #include "common/system_memory.h"
 #include "engine/engine.h"
 #include "engine/model_path.h"
+#include "engine/routing_workload.h"
 #include "loader/model.h"
 #include "storage/bandwidth_probe.h"
 #include "storage/expert_store.h"
@@ -54,6 +55,7 @@ struct BenchArgs {
   uint32_t seed = 42;
   std::string parallel;     // comma list of concurrent sequence counts for batched decode
   std::string plot;         // SVG file: tokens/s against expert-cache size
+  std::string routing = "model";  // or a synthetic / replayed workload (engine/routing_workload.h)
   StoreFlags store;
 };
 
@@ -264,6 +266,16 @@ int run_bench(const BenchArgs& a) {
                                              format_size(probe_model->total_bytes()));
   const uint64_t active_bytes = probe_model->active_bytes_per_token();
   const uint64_t total_bytes = probe_model->total_bytes();
+  // Parsed now so a bad spec or trace fails before any measurement; each configuration gets a
+  // fresh copy, so all of them see the same routing.
+  const std::string routing_label = [&] {
+    auto w = make_routing_workload(a.routing, *probe_model);
+    return w ? w->label() : std::string("model");
+  }();
+  if (routing_label != "model") {
+    spdlog::warn("routing: the synthetic workload {} replaces the model's routers; tokens/s, hit rates and disk "
+                 "bytes describe that workload, not this model's routing", routing_label);
+  }
   const std::vector<std::string> files = [&] {
     std::vector<std::string> f;
     for (const MappedFile& m : probe_model->files()) f.push_back(m.path());
@@ -297,7 +309,9 @@ int run_bench(const BenchArgs& a) {
     o.cache_bytes = c.cache_bytes;
     if (a.cold) o.prefault = PrefaultMode::Off;  // cold means the first tokens pay for the reads
     auto source = make_expert_source(*model, o);
+    auto workload = make_routing_workload(a.routing, *model);
     EngineOptions eo;
+    eo.routing = workload.get();
     // Room for the tests and for the warm-up passes (up to 32 tokens each).
     eo.n_ctx = std::max({a.pp, a.tg, 32}) + 8;
     eo.n_batch = std::max({a.pp, max_parallel, 1});
@@ -400,7 +414,8 @@ int run_bench(const BenchArgs& a) {
                                                                {"disk_gib_s_after", after.disk.gib_per_s()}}},
                          {"prefetch", eo.prefetch_experts},
                          {"prefetch_depth", eo.prefetch_experts ? eo.prefetch_depth : 0},
-                         {"expert_source", source->describe()}});
+                         {"expert_source", source->describe()},
+                         {"routing", routing_label}});
     }
     // The store's counters over the whole configuration (warm-up included), per layer and per expert.
     if (stats_source != nullptr) results.back()["store_stats"] = stats_source->stats().to_json();
@@ -439,6 +454,7 @@ int run_bench(const BenchArgs& a) {
                     {"disk_gib_s", first.disk.gib_per_s()},
                     {"disk_direct", first.disk.direct},
                     {"disk_backend", first.disk.backend}};
+  out["routing"] = routing_label;
   out["results"] = results;
   if (!a.json_out.empty()) {
     write_whole_file(a.json_out, out.dump(2) + "\n");
@@ -461,6 +477,8 @@ int run_bench(const BenchArgs& a) {
     for (size_t i = 0; i < r.size(); ++i) line += fmt::format(" {:>{}} |", r[i], width[i]);
     std::printf("%s\n", line.c_str());
   };
+  // Never silently: the table itself says when the routers were replaced.
+  if (routing_label != "model") std::printf("routing: %s (synthetic, not the model's routers)\n", routing_label.c_str());
   print(head);
   std::string rule = "|";
   for (size_t w : width) rule += std::string(w + 1, '-') + ":|";
@@ -496,6 +514,10 @@ const Registration kBench{
                      "Comma list of sequence counts for batched decode, e.g. 4,16 (test tgNxS: S sequences "
                      "decoding together, total tokens/s)");
       app.add_option("--plot", args->plot, "Write an SVG plot of tokens/s against expert-cache size");
+      app.add_option("--routing", args->routing,
+                     "Who chooses the experts: model (its routers, default), or for storage studies a labelled "
+                     "workload: zipf[:s=0.8,locality=0.5,recall=0.8,seed=1] or trace:file=FILE[,recall=0.8] "
+                     "(recorded by run --record-routing)");
       add_store_flags(app, args->store);
       return [args] { return run_bench(*args); };
     }};

@@ -22,6 +22,7 @@
 #include "common/system_memory.h"
 #include "engine/engine.h"
 #include "engine/model_path.h"
+#include "engine/routing_trace.h"
 #include "engine/sampler.h"
 #include "engine/stop_strings.h"
 #include "kernels/kernel_table.h"
@@ -50,6 +51,7 @@ struct RunArgs {
   SamplerParams sampling;
   int64_t seed = -1;
   std::string stats_json;  // write engine and expert-store statistics here at the end
+  std::string record_routing;  // write the routers' choices here at the end (a routing trace)
   StoreFlags store;
 };
 
@@ -203,6 +205,7 @@ int run_run(RunArgs a) {
   if (a.ctx < 1) fail("--ctx must be at least 1");
   // Fail now rather than after the generation if the statistics cannot be written.
   if (!a.stats_json.empty()) write_whole_file(a.stats_json, "");
+  if (!a.record_routing.empty()) write_whole_file(a.record_routing, "");
   a.sampling.seed = a.seed >= 0 ? static_cast<uint64_t>(a.seed) : std::random_device{}();
   const std::string prompt = a.file.empty() ? a.prompt : read_whole_file(a.file);
   const TensorType kv_type = parse_kv_type(a.kv_type);
@@ -223,13 +226,26 @@ int run_run(RunArgs a) {
   opt.n_threads = a.threads;
   // Only the tiered store can use early hints; the mapped file needs none.
   opt.prefetch_experts = experts->uses_prefetch();
+  std::optional<RoutingTrace> trace;
+  if (!a.record_routing.empty()) {
+    if (hp.n_expert <= 0) fail("--record-routing: the model has no routed experts");
+    trace.emplace(hp.n_layer, hp.n_expert, hp.n_expert_used);
+    opt.record_routing = &*trace;
+  }
   Engine engine(*model, *experts, opt);
   Session session(engine, *tok, a);
   Timing timing;
+  auto finish = [&] {
+    print_stats(timing, engine, *experts, a.stats_json);
+    if (trace) {
+      trace->save(a.record_routing);
+      spdlog::info("routing of {} tokens written to {}", trace->n_tokens(), a.record_routing);
+    }
+  };
 
   if (!a.chat) {
     session.generate(tokenize_prompt(*tok, prompt, false), timing);
-    print_stats(timing, engine, *experts, a.stats_json);
+    finish();
     return 0;
   }
 
@@ -254,7 +270,7 @@ int run_run(RunArgs a) {
       turn(line);
     }
   }
-  print_stats(timing, engine, *experts, a.stats_json);
+  finish();
   return 0;
 }
 
@@ -279,6 +295,9 @@ const Registration kRun{
       app.add_option("--seed", a->seed, "Sampling seed (default: random)");
       app.add_option("--stop", a->stop, "Stop generating at this string (repeatable)");
       app.add_option("--kv-type", a->kv_type, "KV cache type: f16 (default) or f32");
+      app.add_option("--record-routing", a->record_routing,
+                     "Write the experts the routers chose, per token and layer, to this file (a routing trace "
+                     "for bench --routing trace:file=FILE)");
       app.add_option("--stats-json", a->stats_json,
                      "At the end, write engine and expert-store statistics (per layer and per expert) as JSON "
                      "to this file");

@@ -9,6 +9,8 @@
 #include "engine/layers.h"
 #include "engine/ops.h"
 #include "engine/rope.h"
+#include "engine/routing_trace.h"
+#include "engine/routing_workload.h"
 #include "engine/workspace.h"
 #include "kernels/quant.h"
 #include "kernels/thread_pool.h"
@@ -111,6 +113,9 @@ void Engine::Impl::run_chunk(const BatchToken* tokens, int n, size_t& logit_row)
   ctx.prefetch_depth = options.prefetch_experts ? options.prefetch_depth : 0;
   ctx.experts_predicted = &stats.experts_predicted;
   ctx.times = &stats.time;
+  ctx.routing = options.routing;
+  ctx.record_routing = options.record_routing;
+  if (options.routing != nullptr) options.routing->begin_chunk({tokens, static_cast<size_t>(n)});
   const int64_t n_embd = hp.n_embd;
 
   // Embeddings.
@@ -152,6 +157,19 @@ Engine::Engine(const Model& model, ExpertSource& experts, const EngineOptions& o
   if (options.n_batch < 1) fail("batch size must be at least 1, got {}", options.n_batch);
   if (options.n_threads < 0) fail("thread count must be >= 0, got {}", options.n_threads);
   if (options.prefetch_depth < 1) fail("prefetch depth must be at least 1, got {}", options.prefetch_depth);
+  if (options.record_routing != nullptr && options.n_seq != 1) fail("recording the routing needs a single sequence slot");
+  if (options.record_routing != nullptr && options.routing != nullptr) {
+    fail("cannot record the routing while a routing workload replaces it");
+  }
+  if (const RoutingTrace* t = options.record_routing;
+      t != nullptr && (t->n_layer() != hp.n_layer || t->n_expert() != hp.n_expert || t->n_used() != hp.n_expert_used)) {
+    fail("the routing trace is shaped for {} layers of {} experts ({} used), not this model's {} of {} ({})",
+         t->n_layer(), t->n_expert(), t->n_used(), hp.n_layer, hp.n_expert, hp.n_expert_used);
+  }
+  if (options.routing != nullptr && options.routing->n_used() != hp.n_expert_used) {
+    fail("the routing workload chooses {} experts per token; the model uses {}", options.routing->n_used(),
+         hp.n_expert_used);
+  }
   check_embedding(model.token_embd(), hp, "token embeddings");
   check_embedding(model.output(), hp, "output projection");
   if (model.output_norm().type != TensorType::F32 || model.output_norm().elements() != hp.n_embd) {

@@ -22,6 +22,8 @@ namespace strata {
 
 class Model;
 class ExpertSource;
+class RoutingTrace;
+class RoutingWorkload;
 
 struct EngineOptions {
   int n_ctx = 4096;    // tokens per sequence slot; 0 = the model's training context
@@ -38,6 +40,12 @@ struct EngineOptions {
   // How many MoE layers ahead to predict (with prefetch_experts): each further layer gives its
   // reads one more layer's compute time to land, at some loss of prediction precision.
   int prefetch_depth = 1;
+  // Storage studies only (bench --routing): a synthetic or replayed workload chooses the experts
+  // instead of the routers, so outputs are no longer the model's. Not owned; outlives the engine.
+  RoutingWorkload* routing = nullptr;
+  // Records what the routers chose (run --record-routing), token index = position; needs
+  // n_seq == 1. Not owned; outlives the engine.
+  RoutingTrace* record_routing = nullptr;
 };
 
 // Where decode() spent its wall time. Every phase runs on all the engine's threads together, so

@@ -64,6 +64,9 @@ struct ForwardContext {
   // *experts_predicted.
   int prefetch_depth = 0;
   uint64_t* experts_predicted = nullptr;
+  // EngineOptions::routing / record_routing (null when unused).
+  RoutingWorkload* routing = nullptr;
+  RoutingTrace* record_routing = nullptr;
   // Phase wall times (EngineStats::time); the blocks add to it when it is set.
   PhaseTimes* times = nullptr;
 

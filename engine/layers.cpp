@@ -8,6 +8,8 @@
 #include "common/error.h"
 #include "engine/attention.h"
 #include "engine/ops.h"
+#include "engine/routing_trace.h"
+#include "engine/routing_workload.h"
 #include "kernels/matmul.h"
 #include "kernels/quant.h"
 
@@ -359,6 +361,10 @@ void route_tokens(ForwardContext& ctx, int layer, float* xn, float* probs, int32
   const LayerTensors& L = ctx.model.layer(layer);
   const int k = hp.n_expert_used;
   norm_rows(ctx, L.ffn_norm, xn);
+  if (ctx.routing != nullptr) {
+    for (int64_t t = 0; t < ctx.n_tokens; ++t) ctx.routing->select(layer, ctx.tokens[t], sel + t * k, sel_w + t * k);
+    return;
+  }
   ctx.matmul(weight_of(*L.router), xn, ctx.n_tokens, probs);
   for (int64_t t = 0; t < ctx.n_tokens; ++t) {
     route_token(hp, probs + t * hp.n_expert, f32(L.router_bias), sel + t * k, sel_w + t * k);
@@ -370,7 +376,14 @@ void route_tokens(ForwardContext& ctx, int layer, float* xn, float* probs, int32
 int prefetch_experts(ForwardContext& ctx, int layer) {
   const Hparams& hp = ctx.hp;
   Workspace& ws = ctx.ws;
-  route_tokens(ctx, layer, ws.pred_xn.ptr(), ws.pred_router.ptr(), ws.pred_sel.data(), ws.pred_sel_w.ptr());
+  if (ctx.routing != nullptr) {
+    // A workload has no router to apply; it emulates the predictor.
+    for (int64_t t = 0; t < ctx.n_tokens; ++t) {
+      ctx.routing->predict(layer, ctx.tokens[t], ws.pred_sel.data() + t * hp.n_expert_used);
+    }
+  } else {
+    route_tokens(ctx, layer, ws.pred_xn.ptr(), ws.pred_router.ptr(), ws.pred_sel.data(), ws.pred_sel_w.ptr());
+  }
   std::fill(ws.pred_mark.begin(), ws.pred_mark.end(), 0);
   for (int64_t p = 0; p < ctx.n_tokens * hp.n_expert_used; ++p) ws.pred_mark[static_cast<size_t>(ws.pred_sel[p])] = 1;
   ws.pred_experts.clear();
@@ -393,6 +406,12 @@ void moe_ffn_block(ForwardContext& ctx, int layer) {
   {
     ScopedTimer timer(ctx.timer(&PhaseTimes::routing_ns));
     route_tokens(ctx, layer, ws.xn.ptr(), ws.router.ptr(), ws.sel.data(), ws.sel_w.ptr());
+  }
+  if (ctx.record_routing != nullptr) {
+    for (int64_t t = 0; t < T; ++t) {
+      ctx.record_routing->record(ctx.tokens[t].pos, layer, {ws.sel.data() + t * k, static_cast<size_t>(k)},
+                                 {ws.sel_w.ptr() + t * k, static_cast<size_t>(k)});
+    }
   }
   float* xn = ws.xn.ptr();
   int32_t* sel = ws.sel.data();

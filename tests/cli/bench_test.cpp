@@ -137,13 +137,46 @@ TEST(BenchCommand, EachConfigurationIsBracketedByProbes) {
 
 TEST(BenchCommand, BadRequestsAreOneLineErrors) {
   for (const std::vector<std::string>& args :
-       {std::vector<std::string>{"-p", "0", "-n", "0"}, {"--parallel", "0"}, {"-r", "0"}, {"--modes", "tape"}}) {
+       {std::vector<std::string>{"-p", "0", "-n", "0"}, {"--parallel", "0"}, {"-r", "0"}, {"--modes", "tape"},
+        {"--routing", "zipf:s=-2"}, {"--routing", "trace:file=/nonexistent/trace.txt"}}) {
     std::vector<std::string> argv{STRATA_BINARY, "bench", "--no-probe"};
     argv.insert(argv.end(), args.begin(), args.end());
     const auto r = run_command(argv);
     EXPECT_NE(r.exit_code, 0) << args[0];
     EXPECT_NE(r.err.find("error"), std::string::npos) << r.err;
   }
+}
+
+// A synthetic routing workload is labelled in the table and the JSON, routes the same for every
+// configuration (equal expert requests), and a recorded trace of `run` replays.
+TEST(BenchCommand, RoutingWorkloadsAreLabelledAndReplayTraces) {
+  const auto table = run_command({STRATA_BINARY, "bench", "-p", "0", "-n", "4", "-r", "1", "-t", "1", "--modes", "direct",
+                                  "--expert-cache", "4M", "--no-probe", "--routing", "zipf:s=1.1,locality=0.7"});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_NE(table.out.find("routing: zipf(s=1.1, locality=0.7, recall=0.8, seed=1) (synthetic"), std::string::npos)
+      << table.out;
+  EXPECT_NE(table.err.find("replaces the model's routers"), std::string::npos) << table.err;
+
+  const std::string trace = testing::TempDir() + "bench_test_trace.txt";
+  const auto rec = run_command({STRATA_BINARY, "run", "-p", "In the beginning", "-n", "6", "--temp", "0", "-t", "1",
+                                "--record-routing", trace});
+  ASSERT_EQ(rec.exit_code, 0) << rec.err;
+  const auto r = run_command({STRATA_BINARY, "bench", "-p", "8", "-n", "4", "-r", "1", "-t", "1", "--modes",
+                              "direct", "--cache-sweep", "2M,8M", "--cold", "--no-probe", "--json", "--routing",
+                              "trace:file=" + trace});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  const std::string label = j.at("routing").get<std::string>();
+  EXPECT_EQ(label.rfind("trace(" + trace + ", ", 0), 0u) << label;
+  std::vector<uint64_t> requests;
+  for (const auto& row : j.at("results")) {
+    EXPECT_EQ(row.at("routing"), label);
+    if (row.contains("store_stats")) requests.push_back(row.at("store_stats").at("total").at("requests").get<uint64_t>());
+  }
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_GT(requests[0], 0u);
+  EXPECT_EQ(requests[0], requests[1]);  // the same routing at both cache sizes (cold: no warm-up rounds)
+  std::filesystem::remove(trace);
 }
 
 }  // namespace

@@ -163,6 +163,31 @@ TEST(RunCommand, EveryExpertModeGeneratesTheSameGreedyText) {
   }
 }
 
+// The trace has a record per evaluated token (the prompt and every generated token but the last,
+// which is sampled and never fed back) and MoE layer, and does not change the text.
+TEST(RunCommand, RecordRoutingWritesATraceOfEveryEvaluatedToken) {
+  const std::string trace = testing::TempDir() + "run_test_trace.txt";
+  const auto plain = strata("run -m " + kModel + " -p 'In the beginning' -n 5 --temp 0 -t 1");
+  const auto r = strata("run -m " + kModel + " -p 'In the beginning' -n 5 --temp 0 -t 1 --record-routing " + trace);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, plain.out);
+  EXPECT_NE(r.err.find("written to " + trace), std::string::npos) << r.err;
+  std::istringstream in(file_content(trace));
+  std::string header;
+  std::getline(in, header);
+  EXPECT_EQ(header.rfind("strata-routing-trace 1 layers 2 experts 8 used 2", 0), 0u) << header;
+  int lines = 0, last_token = -1;
+  for (std::string line; std::getline(in, line);) {
+    ++lines;
+    std::istringstream fields(line);
+    fields >> last_token;
+  }
+  EXPECT_EQ(lines % 2, 0);  // both layers route
+  EXPECT_EQ(last_token + 1, lines / 2);
+  EXPECT_GE(lines / 2, 5);  // at least the prompt's last token and four generated ones
+  std::remove(trace.c_str());
+}
+
 TEST(RunCommand, BadInputIsOneClearLine) {
   expect_one_line_error(strata("run -m /nonexistent.gguf -p hi"), "nonexistent");
   expect_one_line_error(strata("run -m " + kModel + " -p 'a long prompt that does not fit' --ctx 4"),
@@ -172,6 +197,12 @@ TEST(RunCommand, BadInputIsOneClearLine) {
   expect_one_line_error(strata("run -m " + kModel), "no prompt");
   expect_one_line_error(strata("run -m " + kModel + " -f /nonexistent/prompt.txt"), "/nonexistent/prompt.txt");
   expect_one_line_error(strata("run -m " + write_gguf_with_arch("mamba") + " -p hi"), "unsupported architecture");
+  expect_one_line_error(strata("run -m " + kModel + " -p hi --record-routing /nonexistent/dir/trace.txt"),
+                        "/nonexistent/dir/trace.txt");
+  expect_one_line_error(
+      strata("run -m " + std::string(STRATA_SHARED_DIR) + "/golden/qwen3-f32/model.gguf -p hi --record-routing " +
+             testing::TempDir() + "run_test_dense_trace.txt"),
+      "no routed experts");
   const auto flag = strata("run -m " + kModel + " -p hi --ctx abc");
   EXPECT_NE(flag.exit_code, 0);
 }
