@@ -481,13 +481,20 @@ void moe_ffn_block(ForwardContext& ctx, int layer) {
       ScopedTimer timer(ctx.timer(&PhaseTimes::experts_ns));
       run_experts(ctx, weights, ws.ready_experts);
     }
-    if (!ws.pending_experts.empty()) {
+    // Then each of the others as soon as its own read lands, while the rest still arrive.
+    while (!ws.pending_experts.empty()) {
       {
         ScopedTimer timer(ctx.timer(&PhaseTimes::expert_wait_ns));
-        lease.wait_all();
+        lease.wait_any();
       }
+      ws.ready_experts.clear();
+      std::erase_if(ws.pending_experts, [&](int i) {
+        if (!lease.ready(static_cast<size_t>(i))) return false;
+        ws.ready_experts.push_back(i);
+        return true;
+      });
       ScopedTimer timer(ctx.timer(&PhaseTimes::experts_ns));
-      run_experts(ctx, weights, ws.pending_experts);
+      run_experts(ctx, weights, ws.ready_experts);
     }
   }
 

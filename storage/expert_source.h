@@ -5,6 +5,7 @@
 // weight pointers that stay valid until the returned lease is destroyed. Whether they point into
 // the mmap'd file (tier 1) or into promoted slots filled by io_uring (tiers 0/2) is invisible to
 // the caller. Implementations: MmapExpertSource (tier 1 only) and the tiered ExpertStore.
+#include <algorithm>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -48,6 +49,9 @@ class ExpertLease {
   bool all_ready() const { return ready_.empty(); }
   // Blocks until every expert is resident; throws strata::Error if a read failed.
   void wait_all();
+  // Blocks until at least one expert that was not ready() is (or none is left), so the caller
+  // can compute each expert as soon as its own read lands; throws strata::Error if a read failed.
+  void wait_any();
   void reset();
 
  private:
@@ -90,9 +94,13 @@ class ExpertSource {
  protected:
   friend class ExpertLease;
   virtual void release(uint64_t ticket) = 0;
-  // Blocks until the experts of a lease from acquire_async() are resident; throws strata::Error
-  // for a failed read. Only called for leases that had experts not ready.
-  virtual void wait(uint64_t /*ticket*/) {}
+  // Blocks until the experts of a lease from acquire_async() are resident (`all`), or until at
+  // least one whose flag in `ready` (one per expert of the lease) is 0 is; sets the flags of every
+  // expert now resident. Throws strata::Error for a failed read. Only called for leases that had
+  // experts not ready.
+  virtual void wait(uint64_t /*ticket*/, std::vector<char>& ready, bool /*all*/) {
+    std::fill(ready.begin(), ready.end(), 1);
+  }
 };
 
 inline ExpertLease& ExpertLease::operator=(ExpertLease&& o) noexcept {
@@ -109,8 +117,18 @@ inline ExpertLease& ExpertLease::operator=(ExpertLease&& o) noexcept {
 
 inline void ExpertLease::wait_all() {
   if (ready_.empty()) return;
-  if (source_ != nullptr) source_->wait(ticket_);
+  if (source_ != nullptr) source_->wait(ticket_, ready_, true);
   ready_.clear();
+}
+
+inline void ExpertLease::wait_any() {
+  if (ready_.empty()) return;
+  if (source_ != nullptr) {
+    source_->wait(ticket_, ready_, false);
+  } else {
+    ready_.clear();
+  }
+  if (std::all_of(ready_.begin(), ready_.end(), [](char r) { return r != 0; })) ready_.clear();
 }
 
 inline void ExpertLease::reset() {

@@ -405,6 +405,7 @@ ExpertLease ExpertStore::acquire_async(int layer, std::span<const int> experts,
   std::vector<char> ready(n, 1);
   bool all_ready = true;
   std::vector<int> held_experts;
+  std::vector<size_t> held_index;
   for (size_t i = 0; i < n; ++i) {
     const int s = slot_of[i];
     if (s < 0) {
@@ -413,13 +414,15 @@ ExpertLease ExpertStore::acquire_async(int layer, std::span<const int> experts,
     }
     weights[i] = weights_in_slot(s, layer, experts[i]);
     held_experts.push_back(experts[i]);
+    held_index.push_back(i);
     if (pool_[s].state != SlotState::Ready) {
       ready[i] = 0;  // Loading, or Failed: wait() reports the error
       all_ready = false;
     }
   }
   const uint64_t ticket = ++next_ticket_;
-  tickets_[ticket] = Ticket{layer, std::move(held), std::move(held_experts), process_major_faults()};
+  tickets_[ticket] =
+      Ticket{layer, std::move(held), std::move(held_experts), std::move(held_index), process_major_faults()};
   if (all_ready) ready.clear();
   return ExpertLease(this, ticket, std::move(weights), std::move(ready));
 }
@@ -431,28 +434,34 @@ ExpertLease ExpertStore::acquire(int layer, std::span<const int> experts,
   return lease;
 }
 
-void ExpertStore::wait(uint64_t ticket) {
+void ExpertStore::wait(uint64_t ticket, std::vector<char>& ready, bool all) {
   std::unique_lock lock(mutex_);
   auto it = tickets_.find(ticket);
   STRATA_CHECK(it != tickets_.end());
   const Ticket& t = it->second;
-  auto loaded = [&] {
-    return std::all_of(t.slots.begin(), t.slots.end(),
-                       [&](int s) { return pool_[s].state != SlotState::Loading; });
+  STRATA_CHECK(t.lease_index.empty() || t.lease_index.back() < ready.size());
+  auto loading = [&](size_t h) { return pool_[t.slots[h]].state == SlotState::Loading; };
+  auto done = [&] {
+    size_t waiting = 0, landed = 0;  // among the experts not marked ready yet
+    for (size_t h = 0; h < t.slots.size(); ++h) {
+      if (ready[t.lease_index[h]] == 0) ++(loading(h) ? waiting : landed);
+    }
+    return all ? waiting == 0 : landed > 0 || waiting == 0;
   };
-  if (!loaded()) {
+  if (!done()) {
     const auto start = std::chrono::steady_clock::now();
-    cv_.wait(lock, loaded);
+    cv_.wait(lock, done);
     stats_.layers[static_cast<size_t>(t.layer)].stall_ns += static_cast<uint64_t>(
         std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start)
             .count());
   }
-  for (size_t i = 0; i < t.slots.size(); ++i) {
-    const Slot& slot = pool_[t.slots[i]];
+  for (size_t h = 0; h < t.slots.size(); ++h) {
+    const Slot& slot = pool_[t.slots[h]];
     if (slot.state == SlotState::Failed) {
       // The lease still holds its readers; its release drops them (and frees the slot).
-      fail("cannot read expert {} of layer {}: {}", t.experts[i], t.layer, slot.error);
+      fail("cannot read expert {} of layer {}: {}", t.experts[h], t.layer, slot.error);
     }
+    if (slot.state == SlotState::Ready) ready[t.lease_index[h]] = 1;
   }
 }
 

@@ -67,13 +67,14 @@ class ExpertStore final : public ExpertSource, public ExpertStatsSource {
 
  protected:
   void release(uint64_t ticket) override;
-  void wait(uint64_t ticket) override;
+  void wait(uint64_t ticket, std::vector<char>& ready, bool all) override;
 
  private:
   struct Ticket {
     int layer = 0;
     std::vector<int> slots;               // held (one reader each)
     std::vector<int> experts;             // the expert in each held slot
+    std::vector<size_t> lease_index;      // its index in the lease
     uint64_t faults_at_start = 0;
   };
 

@@ -284,6 +284,32 @@ TEST(ExpertStore, AsyncAcquireReadyExpertsFirstThenWaitsForTheRest) {
   }
 }
 
+// wait_any() returns as soon as one more expert has landed, so the forward pass computes it while
+// the others still arrive: with one read in flight, expert 2 (asked first) lands while expert 1's
+// reads are held back.
+TEST(ExpertStore, WaitAnyReturnsEachExpertAsItLands) {
+  auto m = make_generated_model(2, 4, 2, 5000);
+  const ExpertPartLocation& up = m.layout->at(0, 1).parts[1];
+  for (IoKind io : {IoKind::Auto, IoKind::Pread}) {
+    auto gate = std::make_shared<Gate>(up.offset, up.offset + up.nbytes);
+    StoreOptions o = options(StoreMode::Direct, 64 << 20, io);
+    o.io_depth = 1;
+    o.fault_injector = gate;
+    ExpertStore store(*m.layout, o);
+    ExpertLease lease = store.acquire_async(0, std::vector<int>{2, 1});
+    EXPECT_FALSE(lease.all_ready());
+    lease.wait_any();
+    EXPECT_TRUE(lease.ready(0));
+    EXPECT_FALSE(lease.ready(1));
+    EXPECT_TRUE(weights_match(*m.layout, 0, lease.weights()[0]));
+    gate->open = true;
+    lease.wait_any();
+    EXPECT_TRUE(lease.all_ready());
+    for (const ExpertWeights& w : lease.weights()) EXPECT_TRUE(weights_match(*m.layout, 0, w));
+    lease.wait_any();  // nothing left to wait for
+  }
+}
+
 // With the reads of layer 0 held back and one read in flight, layer 1's prefetches stay queued.
 // Routing then asks for one of the two predicted experts: the other's reads are withdrawn
 // unread and its slot given back; the wanted one still arrives, and so does the dropped one
@@ -336,6 +362,10 @@ TEST(ExpertStore, AsyncAcquireReportsReadErrorsFromWait) {
     } catch (const Error& e) {
       EXPECT_NE(std::string(e.what()).find("expert 2 of layer 1"), std::string::npos) << e.what();
     }
+  }
+  {
+    ExpertLease lease = store.acquire_async(1, std::vector<int>{2});
+    EXPECT_THROW(lease.wait_any(), Error);
   }
   injector->armed = false;
   ExpertLease lease = store.acquire(1, std::vector<int>{2});
