@@ -12,7 +12,8 @@
 namespace strata {
 
 inline void add_store_flags(CLI::App& app, StoreFlags& f) {
-  app.add_option("--expert-mode", f.mode,
+  // --experts is the short name the expert-store design uses; both set the same option.
+  app.add_option("--expert-mode,--experts", f.mode,
                  "Where routed experts are served from: auto|mmap|slots|direct|mmap-plain (auto: mmap if "
                  "the model fits in 80% of available memory, else direct; mmap-plain: no residency "
                  "hints, the baseline of an mmap-only engine)");
