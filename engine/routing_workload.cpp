@@ -26,6 +26,8 @@ enum Salt : uint64_t { kKeep = 1, kDraw = 2, kPredictKeep = 3, kPredictDraw = 4,
 
 // A choice lasts at most this many tokens, so finding when it was made scans back a bounded way.
 constexpr int32_t kMaxRun = 256;
+// The emulated predictor keeps a token's true choices on the stack.
+constexpr int kMaxUsed = 256;
 
 class ZipfWorkload final : public RoutingWorkload {
  public:
@@ -128,7 +130,9 @@ uint64_t routing_hash(std::initializer_list<uint64_t> values) {
 }
 
 RoutingWorkload::RoutingWorkload(int n_expert, int n_used, double recall, uint64_t seed, std::string label)
-    : n_expert_(n_expert), n_used_(n_used), recall_(recall), seed_(seed), label_(std::move(label)) {}
+    : n_expert_(n_expert), n_used_(n_used), recall_(recall), seed_(seed), label_(std::move(label)) {
+  if (n_used_ > kMaxUsed) fail("routing workloads choose at most {} experts per token, not {}", kMaxUsed, n_used_);
+}
 
 void RoutingWorkload::begin_chunk(std::span<const BatchToken> tokens) {
   for (const BatchToken& t : tokens) {
@@ -149,8 +153,8 @@ void RoutingWorkload::predict(int layer, const BatchToken& t, int32_t* experts) 
   choose(layer, stream, t.pos, experts, nullptr);
   if (n_used_ >= n_expert_) return;  // nothing else to predict wrongly
   // The true choices stay at the front as they are found; replaced ones are taken from the rest.
-  int32_t truth[256];
-  const int k = std::min(n_used_, 256);
+  int32_t truth[kMaxUsed];
+  const int k = n_used_;
   std::copy_n(experts, k, truth);
   auto in = [](const int32_t* list, int n, int32_t e) { return std::find(list, list + n, e) != list + n; };
   const uint64_t base[] = {seed_, stream, static_cast<uint64_t>(layer), static_cast<uint64_t>(t.pos)};

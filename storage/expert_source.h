@@ -55,6 +55,8 @@ class ExpertLease {
   void reset();
 
  private:
+  void wait_for(bool all);
+
   ExpertSource* source_ = nullptr;
   uint64_t ticket_ = 0;
   std::vector<ExpertWeights> weights_;
@@ -115,18 +117,15 @@ inline ExpertLease& ExpertLease::operator=(ExpertLease&& o) noexcept {
   return *this;
 }
 
-inline void ExpertLease::wait_all() {
-  if (ready_.empty()) return;
-  if (source_ != nullptr) source_->wait(ticket_, ready_, true);
-  ready_.clear();
-}
+inline void ExpertLease::wait_all() { wait_for(true); }
+inline void ExpertLease::wait_any() { wait_for(false); }
 
-inline void ExpertLease::wait_any() {
+inline void ExpertLease::wait_for(bool all) {
   if (ready_.empty()) return;
   if (source_ != nullptr) {
-    source_->wait(ticket_, ready_, false);
+    source_->wait(ticket_, ready_, all);
   } else {
-    ready_.clear();
+    std::fill(ready_.begin(), ready_.end(), 1);
   }
   if (std::all_of(ready_.begin(), ready_.end(), [](char r) { return r != 0; })) ready_.clear();
 }
